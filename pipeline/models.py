@@ -11,7 +11,9 @@ Flow: ``Article`` (articles.raw) -> ``AnnotatedArticle`` (extract) ->
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -264,3 +266,28 @@ MESSAGE_MODELS: dict[str, type[BaseModel]] = {
     "dead_letter": DeadLetter,
 }
 """Every message that crosses a topic, by schema file name."""
+
+
+def render_schemas() -> dict[str, str]:
+    """JSON Schema text of every message model, by file name."""
+    rendered = {}
+    for name, model in MESSAGE_MODELS.items():
+        schema = model.model_json_schema()
+        schema["$id"] = f"urn:dipwire:schema:v{SCHEMA_VERSION}:{name}"
+        rendered[f"{name}.schema.json"] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
+    return rendered
+
+
+def write_schemas(directory: Path) -> list[Path]:
+    """Write every schema into ``directory``; remove stale ``*.schema.json`` files."""
+    directory.mkdir(parents=True, exist_ok=True)
+    rendered = render_schemas()
+    for stale in directory.glob("*.schema.json"):
+        if stale.name not in rendered:
+            stale.unlink()
+    written = []
+    for file_name, text in rendered.items():
+        path = directory / file_name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written

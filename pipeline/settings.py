@@ -24,9 +24,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "DIPWIRE_KAFKA_BOOTSTRAP_SERVERS"),
         description="host:port[,host:port]; unset means start the embedded broker.",
     )
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
-        "PLAINTEXT"
+    embedded_broker: bool | None = Field(
+        default=None,
+        description="Treat the broker as the embedded one (apply its workarounds). "
+        "Unset: true exactly when KAFKA_BOOTSTRAP_SERVERS is unset.",
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
@@ -52,7 +55,9 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=0, le=65535)
     batch_size: int = Field(default=16, ge=1, description="Most articles an agent takes at once.")
     batch_within: float = Field(default=0.05, gt=0, description="Seconds to wait to fill a batch.")
-    stream_buffer_maxsize: int = Field(default=256, ge=1, description="In-flight records per stream.")
+    stream_buffer_maxsize: int = Field(
+        default=256, ge=1, description="In-flight records per stream."
+    )
     log_level: str = "INFO"
 
     # --- input limits -----------------------------------------------------
@@ -76,9 +81,16 @@ class Settings(BaseSettings):
         return value
 
     @property
-    def embedded(self) -> bool:
-        """True when no external Kafka is configured and the embedded broker is used."""
+    def starts_broker(self) -> bool:
+        """True when no Kafka is configured, so the process must start the embedded broker."""
         return not self.kafka_bootstrap_servers
+
+    @property
+    def embedded(self) -> bool:
+        """True when the broker is the embedded one and its workarounds apply."""
+        if self.embedded_broker is not None:
+            return self.embedded_broker
+        return self.starts_broker
 
     def topic(self, name: str) -> str:
         """Return the full name of a pipeline topic, with the configured prefix."""

@@ -1,0 +1,187 @@
+"""The thin Faust side of every stage: take a batch, process it off the loop, publish, count.
+
+Delivery: a batch's input offsets are acknowledged only after every output of
+the batch has been acknowledged by the broker (``Sink.publish`` returns when
+all sends are acked), because ``stream.take_events`` acks the batch only after
+the loop body returns. A crash between the two replays the batch: at least
+once, with deterministic event ids so consumers can drop repeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from pipeline.codec import Origin, encode
+from pipeline.metrics import Metrics
+from pipeline.models import ArticleCoded, DiplomaticEvent, utcnow
+from pipeline.stages.base import BatchResult, Output, Record, Stage
+
+log = logging.getLogger(__name__)
+
+
+class Sink(Protocol):
+    """Where a stage's outputs go."""
+
+    async def publish(self, outputs: Sequence[Output]) -> None:
+        """Send every output; return once the broker has acknowledged all of them."""
+        ...
+
+
+class TopicSink:
+    """Publishes outputs to Faust topics by role and waits for the broker's acks."""
+
+    def __init__(self, topics: Mapping[str, Any]) -> None:
+        self._topics = topics
+
+    async def publish(self, outputs: Sequence[Output]) -> None:
+        """Send all outputs, then await every delivery future together."""
+        pending: list[Awaitable[Any]] = []
+        for output in outputs:
+            topic = self._topics[output.role]
+            pending.append(await topic.send(key=output.key, value=encode(output.value)))
+        if pending:
+            await asyncio.gather(*pending)
+
+
+@dataclass
+class ListSink:
+    """Keeps published outputs in memory: the sink for agent tests and in-process runs."""
+
+    outputs: list[Output] = field(default_factory=list)
+
+    async def publish(self, outputs: Sequence[Output]) -> None:
+        """Append the outputs."""
+        self.outputs.extend(outputs)
+
+    def by_role(self, role: str) -> list[Any]:
+        """The published models of one role, in order."""
+        return [o.value for o in self.outputs if o.role == role]
+
+
+def record_batch(
+    metrics: Metrics,
+    stage: str,
+    received: int,
+    result: BatchResult,
+    seconds: float,
+    published_at: datetime,
+) -> None:
+    """Count one processed batch: in/out/failed, dead letters, timing, events and latency."""
+    metrics.messages_in.labels(stage).inc(received)
+    metrics.batch_size.labels(stage).observe(received)
+    if received:
+        share = seconds / received
+        for _ in range(received):
+            metrics.processing_seconds.labels(stage).observe(share)
+    for reason, count in result.duplicates.items():
+        metrics.duplicates.labels(reason).inc(count)
+    if result.truncated:
+        metrics.truncated.inc(result.truncated)
+    letters = result.dead_letters()
+    for letter in letters:
+        metrics.dead_letters.labels(stage, letter.error_kind).inc()
+    failed = sum(1 for letter in letters if letter.error_kind != "duplicate_body")
+    if failed:
+        metrics.messages_failed.labels(stage).inc(failed)
+    out = len(result.outputs) - len(letters)
+    if out:
+        metrics.messages_out.labels(stage).inc(out)
+    for output in result.outputs:
+        value = output.value
+        if isinstance(value, DiplomaticEvent):
+            _count_event(metrics, value, published_at)
+        elif isinstance(value, ArticleCoded):
+            metrics.articles_coded.inc()
+            if value.received_at is not None:
+                latency = (published_at - value.received_at).total_seconds()
+                metrics.ingest_to_emit_seconds.observe(max(latency, 0.0))
+
+
+def _count_event(metrics: Metrics, event: DiplomaticEvent, published_at: datetime) -> None:
+    quad = str(event.quad_class)
+    metrics.events.labels(event.cameo_root, quad).inc()
+    source = event.source_actor.country or "none"
+    target = (event.target_actor.country if event.target_actor else None) or "none"
+    metrics.dyad_events.labels(source, target, quad).inc()
+    metrics.dyad_tone.labels(source, target).observe(event.tone.sentence.gdelt)
+    metrics.last_event_timestamp.set(published_at.timestamp())
+
+
+StreamOfEvents = Any
+"""A Faust stream (``faust.StreamT``); untyped upstream."""
+
+
+def make_agent(
+    stage: Stage,
+    sink: Sink,
+    metrics: Metrics,
+    executor: Executor | None,
+    batch_size: int,
+    within: float,
+    highwater: Callable[[str, int], int | None] | None = None,
+) -> Callable[[StreamOfEvents], Awaitable[None]]:
+    """Build the Faust agent function of ``stage``.
+
+    The CPU-bound ``stage.process`` runs in ``executor`` (a single thread per
+    worker process) so the event loop keeps heartbeating while spaCy works.
+    """
+
+    async def agent(stream: StreamOfEvents) -> None:
+        loop = asyncio.get_running_loop()
+        batches: AsyncIterator[Sequence[Any]] = stream.take_events(batch_size, within=within)
+        async for events in batches:
+            records = [
+                Record(
+                    value=_as_bytes(event.value),
+                    origin=Origin(
+                        event.message.topic, event.message.partition, event.message.offset
+                    ),
+                    key=_as_bytes(event.key) if event.key is not None else None,
+                )
+                for event in events
+            ]
+            started = time.perf_counter()
+            now = utcnow()
+            result = await loop.run_in_executor(executor, stage.process, records, now)
+            await sink.publish(result.outputs)
+            record_batch(
+                metrics, stage.id, len(records), result, time.perf_counter() - started, utcnow()
+            )
+            if highwater is not None:
+                _record_lag(metrics, stage.id, records, highwater)
+
+    agent.__name__ = f"{stage.id}_agent"
+    agent.__qualname__ = agent.__name__
+    return agent
+
+
+def _record_lag(
+    metrics: Metrics,
+    stage: str,
+    records: Sequence[Record],
+    highwater: Callable[[str, int], int | None],
+) -> None:
+    last: dict[tuple[str, int], int] = {}
+    for record in records:
+        origin = record.origin
+        if origin.partition is not None and origin.offset is not None:
+            last[(origin.topic, origin.partition)] = origin.offset
+    for (topic, partition), offset in last.items():
+        end = highwater(topic, partition)
+        if end is not None:
+            metrics.consumer_lag.labels(stage, str(partition)).set(max(end - offset - 1, 0))
+
+
+def _as_bytes(value: object) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    raise TypeError(f"expected raw bytes from the topic, got {type(value).__name__}")

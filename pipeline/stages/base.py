@@ -1,0 +1,118 @@
+"""What every stage shares: its contract, its input records, its outputs, and error isolation.
+
+A stage is a plain object with a ``process`` method that takes a batch of raw
+records and returns what to publish. It never raises for one bad message: the
+message becomes a dead letter and the rest of the batch goes on. The Faust
+agent around it (``pipeline.stages.agents``) only moves bytes and counts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from pipeline.codec import Origin, Rejected, dead_letter
+from pipeline.models import DeadLetter, StageTiming
+
+log = logging.getLogger(__name__)
+
+Role = Literal["valid", "annotated", "enriched", "events", "coded", "dlq"]
+"""Output topics by role; ``pipeline.topics.TopicNames`` has an attribute for each."""
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One consumed message: its bytes and where it came from."""
+
+    value: bytes
+    origin: Origin
+    key: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Output:
+    """One message to publish on the topic of ``role``."""
+
+    role: Role
+    key: bytes | None
+    value: BaseModel
+
+
+@dataclass
+class BatchResult:
+    """What a stage made of one batch."""
+
+    outputs: list[Output] = field(default_factory=list)
+    duplicates: dict[str, int] = field(default_factory=dict)
+    truncated: int = 0
+
+    def dead_letters(self) -> list[DeadLetter]:
+        """The dead-letter records among the outputs."""
+        return [o.value for o in self.outputs if isinstance(o.value, DeadLetter)]
+
+
+class Stage(Protocol):
+    """The contract of a stage: its id, its input topic role, its output roles, its work."""
+
+    id: str
+    input_role: Literal["raw", "valid", "annotated", "enriched"]
+    output_roles: tuple[Role, ...]
+
+    def process(self, records: Sequence[Record], now: datetime) -> BatchResult:
+        """Turn a batch of input records into outputs; never raise for one bad message."""
+        ...
+
+
+def reject(record: Record, stage: str, rejected: Rejected, now: datetime) -> Output:
+    """Dead-letter ``record``; keyed by article id when known so it lands beside its article."""
+    letter = dead_letter(record.value, record.origin, stage, rejected, now)
+    key = rejected.article_id.encode() if rejected.article_id else record.key
+    return Output("dlq", key, letter)
+
+
+def crash_reason(exc: BaseException) -> Rejected:
+    """A readable dead-letter reason for an unexpected exception inside a stage."""
+    return Rejected("stage_error", f"{type(exc).__name__}: {exc}"[:2000])
+
+
+def isolate(
+    items: Sequence[T],
+    batch_fn: Callable[[Sequence[T]], list[R]],
+    stage: str,
+) -> list[R | BaseException]:
+    """Run ``batch_fn`` over ``items``; if it raises, retry one by one to find the culprit.
+
+    Returns one result per item, or the exception that item raised, so one
+    poisoned message never takes its batch (or its partition) down with it.
+    """
+    try:
+        results = batch_fn(items)
+    except Exception:
+        log.warning("stage %s: batch of %d failed; retrying one by one", stage, len(items))
+    else:
+        if len(results) != len(items):
+            raise RuntimeError(f"stage {stage}: {len(results)} results for {len(items)} items")
+        return list(results)
+    singles: list[R | BaseException] = []
+    for item in items:
+        try:
+            singles.extend(batch_fn([item]))
+        except Exception as exc:
+            log.exception("stage %s: message failed", stage)
+            singles.append(exc)
+    return singles
+
+
+def add_timing(model: T, stage: str, seconds: float) -> T:
+    """Return ``model`` with this stage's share of the batch time appended to ``timings``."""
+    assert isinstance(model, BaseModel)
+    timings = [*getattr(model, "timings", []), StageTiming(stage=stage, seconds=seconds)]
+    return model.model_copy(update={"timings": timings})
