@@ -1,0 +1,290 @@
+"""The CAMEO codebook and the verb lexicon, both read from data files.
+
+``pipeline/data/cameo/codes.toml`` holds every CAMEO event code with its name,
+Goldstein value, QuadClass and PLOVER type; ``pipeline/data/cameo/verbs.toml``
+holds the verb and noun patterns the coder matches, the verb classes that take
+an event as complement (intent, appeal, demand, refusal, threat, speech) and
+the code transforms they apply. Users extend either file without touching code.
+
+QuadClass follows GDELT's mapping of CAMEO roots:
+
+======  ==========================  ===========
+Quad    Meaning                     CAMEO roots
+======  ==========================  ===========
+1       verbal cooperation          01-05
+2       material cooperation        06-08
+3       verbal conflict             09-13
+4       material conflict           14-20
+======  ==========================  ===========
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+DATA_PACKAGE = "pipeline.data"
+
+
+def _read_toml(name: str, path: Path | None) -> dict[str, Any]:
+    if path is not None:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    ref = resources.files(DATA_PACKAGE).joinpath("cameo").joinpath(name)
+    with ref.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def root_of(code: str) -> str:
+    """Return the two-digit CAMEO root of a 3- or 4-digit event code (``"0352"`` -> ``"03"``)."""
+    return code[:2]
+
+
+def quad_class_of_root(root: str) -> int:
+    """Return GDELT's QuadClass for a CAMEO root: 1-4, see the module docstring."""
+    value = int(root)
+    if not 1 <= value <= 20:
+        raise ValueError(f"not a CAMEO root: {root!r}")
+    if value <= 5:
+        return 1
+    if value <= 8:
+        return 2
+    if value <= 13:
+        return 3
+    return 4
+
+
+@dataclass(frozen=True)
+class CameoCode:
+    """One CAMEO event code with everything a ``DiplomaticEvent`` carries about it."""
+
+    code: str
+    name: str
+    goldstein: float
+    quad_class: int
+    plover_type: str | None
+    plover_mode: str | None
+
+    @property
+    def root(self) -> str:
+        """The two-digit root."""
+        return root_of(self.code)
+
+
+class Codebook:
+    """Lookup of CAMEO event codes, loaded from ``codes.toml``."""
+
+    def __init__(self, codes: Mapping[str, CameoCode], root_names: Mapping[str, str]) -> None:
+        self._codes = dict(codes)
+        self._root_names = dict(root_names)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Codebook:
+        """Read the codebook (the packaged one unless ``path`` is given)."""
+        data = _read_toml("codes.toml", path)
+        roots: dict[str, Any] = data["roots"]
+        codes: dict[str, CameoCode] = {}
+        for code, entry in data["codes"].items():
+            root = roots[root_of(code)]
+            quad = int(root.get("quad_class", quad_class_of_root(root_of(code))))
+            plover = entry.get("plover", root.get("plover", "")) or None
+            mode = entry.get("mode", root.get("mode", "")) or None
+            codes[code] = CameoCode(
+                code=code,
+                name=str(entry["name"]),
+                goldstein=float(entry["goldstein"]),
+                quad_class=quad,
+                plover_type=plover,
+                plover_mode=mode if plover else None,
+            )
+        return cls(codes, {key: str(value["name"]) for key, value in roots.items()})
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._codes
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def __iter__(self) -> Iterable[str]:
+        return iter(self._codes)
+
+    def get(self, code: str) -> CameoCode:
+        """Return the entry for ``code``; raise ``KeyError`` for an unknown code."""
+        return self._codes[code]
+
+    def root_name(self, root: str) -> str:
+        """Return the name of a two-digit root, e.g. ``"19"`` -> ``"Fight"``."""
+        return self._root_names[root]
+
+    def roots(self) -> list[str]:
+        """Return the twenty roots in order."""
+        return sorted(self._root_names)
+
+
+# --------------------------------------------------------------------------- lexicon
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One lexicon pattern: a head lemma plus words that must occur in its phrase.
+
+    Attributes:
+        heads: Lemmas of the verb (or event noun) the pattern is anchored on.
+        words: For each further word of the pattern, the accepted lemmas or forms.
+        code: The CAMEO code the pattern yields.
+        symmetric: The event holds both ways (``meet``): code both directions.
+        swap: The prepositional object named in the pattern is the source and
+            the subject is the target (``receive assurances from``).
+        text: The pattern as written in the data file.
+        order: Position in the file; breaks ties between equally specific patterns.
+    """
+
+    heads: frozenset[str]
+    words: tuple[frozenset[str], ...]
+    code: str
+    symmetric: bool = False
+    swap: bool = False
+    text: str = ""
+    order: int = 0
+
+
+@dataclass(frozen=True)
+class Transform:
+    """A code rewrite applied when an event is embedded under some construction.
+
+    ``rules`` maps a code prefix (a 4-digit code, a 3-digit code or a 2-digit
+    root) to the resulting code, ``""`` meaning "no event". ``default`` says
+    what happens when no rule applies: ``keep`` the inner code, use the
+    governing verb's ``own`` code, or ``drop`` the event.
+    """
+
+    rules: Mapping[str, str]
+    default: str = "keep"
+
+    def apply(self, code: str) -> str | None:
+        """Return the rule's code for ``code``, ``None`` when it matched nothing."""
+        for key in (code, code[:3], code[:2]):
+            if key in self.rules:
+                return self.rules[key]
+        return None
+
+
+_SKIP_WORDS = {"...", "*", "…"}
+
+
+def _parse_pattern(text: str, value: Any, order: int) -> Pattern:
+    parts = [p for p in text.lower().split() if p not in _SKIP_WORDS]
+    if not parts:
+        raise ValueError(f"empty lexicon pattern: {text!r}")
+    if isinstance(value, str):
+        options: dict[str, Any] = {"code": value}
+    elif isinstance(value, dict):
+        options = value
+    else:
+        raise ValueError(f"pattern {text!r}: value must be a code or a table")
+    code = str(options["code"])
+    return Pattern(
+        heads=frozenset(parts[0].split("|")),
+        words=tuple(frozenset(p.split("|")) for p in parts[1:]),
+        code=code,
+        symmetric=bool(options.get("symmetric", False)),
+        swap=bool(options.get("swap", False)),
+        text=text,
+        order=order,
+    )
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Verb and noun patterns, complement-taking verb classes and code transforms."""
+
+    verbs: Mapping[str, tuple[Pattern, ...]]
+    nouns: Mapping[str, tuple[Pattern, ...]]
+    classes: Mapping[str, frozenset[str]]
+    transforms: Mapping[str, Transform]
+    light_verbs: frozenset[str] = field(default_factory=frozenset)
+    object_control: frozenset[str] = field(default_factory=frozenset)
+    hypothetical_aux: frozenset[str] = field(default_factory=frozenset)
+    future_aux: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def load(cls, path: Path | None = None, codebook: Codebook | None = None) -> Lexicon:
+        """Read the lexicon (the packaged one unless ``path`` is given).
+
+        Args:
+            path: A ``verbs.toml``-format file to read instead of the packaged one.
+            codebook: When given, every code the lexicon yields is checked against it.
+
+        Raises:
+            ValueError: A pattern is malformed or names a code the codebook lacks.
+        """
+        data = _read_toml("verbs.toml", path)
+        verbs = _index(
+            _parse_pattern(text, value, i) for i, (text, value) in enumerate(data["verbs"].items())
+        )
+        nouns = _index(
+            _parse_pattern(text, value, i)
+            for i, (text, value) in enumerate(data.get("nouns", {}).items())
+        )
+        classes = {
+            name: frozenset(str(v).lower() for v in values)
+            for name, values in data.get("classes", {}).items()
+        }
+        transforms: dict[str, Transform] = {}
+        for name, table in data.get("transform", {}).items():
+            rules = {str(k): str(v) for k, v in table.items() if k != "default"}
+            transforms[name] = Transform(rules=rules, default=str(table.get("default", "keep")))
+        modality = data.get("modality", {})
+        syntax = data.get("syntax", {})
+        lexicon = cls(
+            verbs=verbs,
+            nouns=nouns,
+            classes=classes,
+            transforms=transforms,
+            light_verbs=frozenset(syntax.get("light_verbs", [])),
+            object_control=frozenset(syntax.get("object_control", [])),
+            hypothetical_aux=frozenset(modality.get("hypothetical", [])),
+            future_aux=frozenset(modality.get("future", [])),
+        )
+        if codebook is not None:
+            lexicon.check(codebook)
+        return lexicon
+
+    def check(self, codebook: Codebook) -> None:
+        """Raise ``ValueError`` if a pattern or transform yields a code the codebook lacks."""
+        bad: list[str] = []
+        for table in (self.verbs, self.nouns):
+            for patterns in table.values():
+                bad.extend(f"{p.text} -> {p.code}" for p in patterns if p.code not in codebook)
+        for name, transform in self.transforms.items():
+            bad.extend(
+                f"transform.{name}.{key} -> {value}"
+                for key, value in transform.rules.items()
+                if value and value not in codebook
+            )
+        if bad:
+            raise ValueError("unknown CAMEO codes in the lexicon: " + ", ".join(sorted(set(bad))))
+
+    def in_class(self, name: str, lemma: str) -> bool:
+        """True when ``lemma`` belongs to the verb class ``name`` (speech, intent, ...)."""
+        return lemma.lower() in self.classes.get(name, frozenset())
+
+    def transform(self, name: str) -> Transform:
+        """Return the named transform; an absent one keeps every code."""
+        return self.transforms.get(name, Transform(rules={}))
+
+
+def _index(patterns: Iterable[Pattern]) -> dict[str, tuple[Pattern, ...]]:
+    index: dict[str, list[Pattern]] = {}
+    for pattern in patterns:
+        for head in pattern.heads:
+            index.setdefault(head, []).append(pattern)
+    # Most specific first, then file order, so the first pattern that matches wins.
+    return {
+        head: tuple(sorted(items, key=lambda p: (-len(p.words), p.order)))
+        for head, items in index.items()
+    }
