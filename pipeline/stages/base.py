@@ -63,8 +63,8 @@ class Stage(Protocol):
     """The contract of a stage: its id, its input topic role, its output roles, its work."""
 
     id: str
-    input_role: Literal["raw", "valid", "annotated", "enriched"]
-    output_roles: tuple[Role, ...]
+    input_role: str
+    output_roles: tuple[str, ...]
 
     def process(self, records: Sequence[Record], now: datetime) -> BatchResult:
         """Turn a batch of input records into outputs; never raise for one bad message."""

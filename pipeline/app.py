@@ -1,0 +1,143 @@
+"""The Faust app, configured from settings when a worker starts (never at import time).
+
+One agent per stage, all in one worker process; run more worker processes (or
+pods) in the same group to use more cores: Kafka splits the partitions of
+every stage topic among them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust.sensors.prometheus import setup_prometheus_sensors
+from prometheus_client import REGISTRY, CollectorRegistry
+
+from pipeline import __version__
+from pipeline.broker import faust_broker_settings, faust_security_settings
+from pipeline.metrics import Metrics, create_metrics
+from pipeline.settings import Settings
+from pipeline.stages.agents import Sink, TopicSink, make_agent
+from pipeline.stages.base import Stage
+from pipeline.stages.nlp import Analyzer, CodeStage, EnrichStage, ExtractStage
+from pipeline.stages.validate import Deduper, ValidateStage
+from pipeline.topics import TopicNames
+
+FAUST_METRICS_PREFIX = "dipwire_faust"
+"""Faust's own sensor metrics start with this, beside the pipeline's ``dipwire_*``."""
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A configured worker: the Faust app, its stages, topics and metrics."""
+
+    app: faust.App
+    stages: tuple[Stage, ...]
+    topics: TopicNames
+    metrics: Metrics
+
+
+def build_stages(settings: Settings, analyzer: Analyzer) -> tuple[Stage, ...]:
+    """The four stages in flow order, wired from settings."""
+    return (
+        ValidateStage(
+            max_message_bytes=settings.max_message_bytes,
+            max_body_bytes=settings.max_body_bytes,
+            deduper=Deduper(capacity=settings.dedupe_window),
+        ),
+        ExtractStage(analyzer),
+        EnrichStage(analyzer),
+        CodeStage(analyzer, pipeline_version=__version__),
+    )
+
+
+def faust_settings(settings: Settings) -> dict[str, Any]:
+    """Faust configuration for ``settings``; the embedded broker's workarounds included."""
+    if not settings.kafka_bootstrap_servers:
+        raise ValueError("the Faust app needs a broker address; start the embedded broker first")
+    brokers = [f"kafka://{host.strip()}" for host in settings.kafka_bootstrap_servers.split(",")]
+    conf: dict[str, Any] = {
+        "broker": brokers,
+        "autodiscover": False,
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+        "web_enabled": True,
+        "web_bind": settings.web_host,
+        "web_host": settings.web_host,
+        "web_port": settings.web_port,
+        "topic_partitions": settings.partitions,
+        "topic_replication_factor": settings.replication_factor,
+        "processing_guarantee": settings.processing_guarantee,
+        "stream_buffer_maxsize": settings.stream_buffer_maxsize,
+        "consumer_auto_offset_reset": "earliest",
+        "consumer_max_fetch_size": settings.max_message_bytes,
+        "producer_max_request_size": settings.max_message_bytes,
+        "producer_acks": -1,
+        "datadir": tempfile.mkdtemp(prefix="dipwire-faust-"),
+        "logging_config": None,
+    }
+    credentials = faust_security_settings(settings)
+    if credentials is not None:
+        conf["broker_credentials"] = credentials
+    conf.update(faust_broker_settings(settings.embedded))
+    return conf
+
+
+def create_pipeline(
+    settings: Settings,
+    analyzer: Analyzer,
+    *,
+    registry: CollectorRegistry | None = None,
+    sink: Sink | None = None,
+) -> Pipeline:
+    """Create the Faust app with one agent per stage, ``/metrics`` and ``/healthz``.
+
+    ``sink`` replaces publishing to Kafka (agent tests pass a ``ListSink``).
+    """
+    registry = REGISTRY if registry is None else registry
+    app = faust.App(settings.app_id, **faust_settings(settings))
+    setup_prometheus_sensors(app, registry=registry, name_prefix=FAUST_METRICS_PREFIX)
+    metrics = create_metrics(registry)
+    names = TopicNames.from_settings(settings)
+    topics = {
+        role: app.topic(
+            getattr(names, role),
+            key_type=bytes,
+            value_type=bytes,
+            partitions=settings.partitions,
+        )
+        for role in ("raw", "valid", "annotated", "enriched", "events", "coded", "dlq")
+    }
+    outputs: Sink = sink if sink is not None else TopicSink(topics)
+    # One thread: the NLP of all stages of this process shares one core; more cores
+    # come from more worker processes, which the GIL cannot serialise.
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dipwire-nlp")
+    stages = build_stages(settings, analyzer)
+
+    def highwater(topic: str, partition: int) -> int | None:
+        try:
+            value = app.consumer.highwater(faust.types.TP(topic, partition))
+        except Exception:  # the consumer may be rebalancing; lag is best effort
+            return None
+        return int(value) if value is not None else None
+
+    for stage in stages:
+        agent_fn = make_agent(
+            stage,
+            outputs,
+            metrics,
+            executor,
+            settings.batch_size,
+            settings.batch_within,
+            highwater,
+        )
+        app.agent(topics[stage.input_role], name=stage.id)(agent_fn)
+
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok", "app": settings.app_id, "version": __version__})
+
+    return Pipeline(app=app, stages=stages, topics=names, metrics=metrics)

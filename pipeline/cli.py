@@ -1,0 +1,550 @@
+"""The one command line: ``dipwire`` (or ``python -m pipeline``).
+
+Subcommands: demo, worker, broker, ingest, tail, schemas, eval. Every option
+also reads its ``DIPWIRE_*`` environment variable through ``Settings``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import orjson
+
+from pipeline import __version__
+from pipeline.models import write_schemas
+from pipeline.settings import Settings
+from pipeline.topics import TopicNames
+
+log = logging.getLogger("dipwire")
+
+SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        code: int = args.handler(args, settings)
+    except KeyboardInterrupt:
+        return 130
+    except PipelineError as exc:
+        print(f"dipwire: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+class PipelineError(RuntimeError):
+    """A failure with a message meant for the user, not a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """All subcommands and their options."""
+    parser = argparse.ArgumentParser(
+        prog="dipwire", description="Live newswire in, coded diplomatic events out, over Kafka."
+    )
+    parser.add_argument("--version", action="version", version=f"dipwire {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run broker + worker, code the seed articles, print events")
+    demo.add_argument("paths", nargs="*", type=Path, help="articles to publish (default: seeds/)")
+    demo.add_argument("--timeout", type=float, default=300.0, help="seconds before giving up")
+    demo.set_defaults(handler=cmd_demo)
+
+    worker = sub.add_parser("worker", help="run the Faust worker against the configured Kafka")
+    worker.set_defaults(handler=cmd_worker)
+
+    broker = sub.add_parser("broker", help="run the embedded broker in the foreground")
+    broker.add_argument("--port", type=int, default=None, help="port (default: a free one)")
+    broker.set_defaults(handler=cmd_broker)
+
+    ingest = sub.add_parser("ingest", help="publish articles from .txt/.json/.jsonl files or stdin")
+    ingest.add_argument("paths", nargs="+", help="files, or - for JSON lines on stdin")
+    ingest.set_defaults(handler=cmd_ingest)
+
+    tail = sub.add_parser("tail", help="print records of an output topic as JSON lines")
+    tail.add_argument(
+        "--topic", choices=("events", "coded", "dlq", "raw"), default="events", help="which topic"
+    )
+    tail.add_argument("--follow", action="store_true", help="keep waiting for new records")
+    tail.add_argument("--max", type=int, default=None, help="stop after this many records")
+    tail.set_defaults(handler=cmd_tail)
+
+    schemas = sub.add_parser("schemas", help="regenerate the JSON Schema files in schemas/")
+    schemas.add_argument("--out", type=Path, default=SCHEMAS_DIR)
+    schemas.set_defaults(handler=cmd_schemas)
+
+    from pipeline import evaluation
+
+    evaluate = sub.add_parser("eval", help="code a gold JSONL file and score it")
+    evaluation.configure_parser(evaluate)
+    evaluate.set_defaults(handler=evaluation.run)
+
+    from pipeline import audit
+
+    p = sub.add_parser("audit", help="reconcile inputs with coded, dead-letter and event topics")
+    audit.configure_parser(p)
+    p.set_defaults(handler=audit.run)
+    return parser
+
+
+# --------------------------------------------------------------------------- worker
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the Faust worker until it is stopped; starts the embedded broker when none is set."""
+    from pipeline.broker import EmbeddedBroker
+
+    with contextlib.ExitStack() as stack:
+        if settings.starts_broker:
+            broker = stack.enter_context(EmbeddedBroker())
+            print(f"embedded broker at {broker.bootstrap}", file=sys.stderr)
+            settings = settings.model_copy(
+                update={"kafka_bootstrap_servers": broker.bootstrap, "embedded_broker": True}
+            )
+        return run_worker(settings)
+    return 0  # pragma: no cover - ExitStack does not swallow exceptions
+
+
+def run_worker(settings: Settings) -> int:
+    """Prepare topics, load the NLP once, and run the Faust worker in this process."""
+    import faust
+
+    from pipeline.app import create_pipeline
+    from pipeline.broker import apply_embedded_quirks, create_topics, kafka_client_kwargs
+    from pipeline.nlp import Analyzer, NlpConfig
+
+    assert settings.kafka_bootstrap_servers
+    if settings.embedded:
+        apply_embedded_quirks()
+    create_topics(
+        settings.kafka_bootstrap_servers,
+        TopicNames.from_settings(settings).all(),
+        partitions=settings.partitions,
+        replication_factor=settings.replication_factor,
+        client_kwargs=kafka_client_kwargs(settings),
+    )
+    started = time.perf_counter()
+    analyzer = Analyzer.load(NlpConfig.from_settings(settings))
+    log.info("NLP loaded in %.1f s (model %s)", time.perf_counter() - started, settings.spacy_model)
+    pipeline = create_pipeline(settings, analyzer)
+    worker = faust.Worker(pipeline.app, loglevel=settings.log_level, quiet=True)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the embedded broker in the foreground and print its bootstrap address."""
+    from pipeline.broker import run_foreground
+
+    run_foreground(port=args.port)
+    return 0
+
+
+# --------------------------------------------------------------------------- ingest / tail
+
+
+def read_articles(paths: Iterable[str]) -> Iterator[tuple[bytes | None, bytes]]:
+    """Yield ``(key, message)`` for every article in ``paths`` (``-`` reads JSON lines on stdin).
+
+    JSON goes out as the bytes given, so the pipeline (not this command) judges
+    it; it is keyed by its ``id`` when one can be read. A ``.txt`` file becomes
+    an article whose id is a hash of its content, its first line the title.
+    """
+    for name in paths:
+        if name == "-":
+            for line in sys.stdin.buffer:
+                if line.strip():
+                    yield _keyed(line.strip())
+            continue
+        path = Path(name)
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.suffix in {".json", ".jsonl", ".txt"})
+            yield from read_articles(str(p) for p in files)
+        elif path.suffix == ".jsonl":
+            with path.open("rb") as handle:
+                for line in handle:
+                    if line.strip():
+                        yield _keyed(line.strip())
+        elif path.suffix == ".json":
+            yield _keyed(path.read_bytes().strip())
+        elif path.suffix == ".txt":
+            text = path.read_text(encoding="utf-8")
+            title, _, body = text.strip().partition("\n")
+            article_id = "txt-" + hashlib.sha256(text.encode()).hexdigest()[:24]
+            message = {"id": article_id, "title": title.strip(), "body": body.strip() or title}
+            message["source"] = path.name
+            yield article_id.encode(), orjson.dumps(message)
+        else:
+            raise PipelineError(f"{path}: expected a .txt, .json or .jsonl file, or a folder")
+
+
+def _keyed(message: bytes) -> tuple[bytes | None, bytes]:
+    try:
+        data = orjson.loads(message)
+    except orjson.JSONDecodeError:
+        return None, message
+    article_id = data.get("id") if isinstance(data, dict) else None
+    return (article_id.encode() if isinstance(article_id, str) else None), message
+
+
+def _require_bootstrap(settings: Settings) -> str:
+    if not settings.kafka_bootstrap_servers:
+        raise PipelineError(
+            "KAFKA_BOOTSTRAP_SERVERS is not set; start a broker (`dipwire broker` prints its "
+            "address) or use `dipwire demo`, which starts its own"
+        )
+    return settings.kafka_bootstrap_servers
+
+
+def make_producer(settings: Settings) -> object:
+    """A kafka-python producer that waits for all in-sync replicas."""
+    from kafka import KafkaProducer
+
+    from pipeline.broker import kafka_client_kwargs
+
+    return KafkaProducer(
+        bootstrap_servers=_require_bootstrap(settings),
+        acks="all",
+        linger_ms=5,
+        max_request_size=settings.max_message_bytes,
+        **kafka_client_kwargs(settings),
+    )
+
+
+def publish(settings: Settings, messages: Iterable[tuple[bytes | None, bytes]]) -> int:
+    """Publish messages to the raw topic, wait for every ack, return how many were sent."""
+    from tqdm import tqdm
+
+    producer = make_producer(settings)
+    topic = TopicNames.from_settings(settings).raw
+    futures = []
+    try:
+        for key, value in tqdm(messages, desc="publish", unit="article", file=sys.stderr):
+            futures.append(producer.send(topic, key=key, value=value))  # type: ignore[attr-defined]
+        producer.flush()  # type: ignore[attr-defined]
+        for future in futures:
+            future.get(timeout=30)
+    finally:
+        producer.close()  # type: ignore[attr-defined]
+    return len(futures)
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    """Publish articles to the raw topic."""
+    sent = publish(settings, read_articles(args.paths))
+    print(
+        f"published {sent} message(s) to {TopicNames.from_settings(settings).raw}", file=sys.stderr
+    )
+    return 0
+
+
+def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
+    """Print an output topic from its beginning as JSON lines."""
+    topic = getattr(TopicNames.from_settings(settings), args.topic)
+    shown = 0
+    for _topic, value in consume(settings, [topic], follow=args.follow):
+        sys.stdout.write(value.decode("utf-8", "replace") + "\n")
+        sys.stdout.flush()
+        shown += 1
+        if args.max is not None and shown >= args.max:
+            break
+    return 0
+
+
+def consume(
+    settings: Settings, topics: list[str], *, follow: bool, idle_seconds: float = 2.0
+) -> Iterator[tuple[str, bytes]]:
+    """Read ``topics`` from their beginning without a consumer group (nothing is committed).
+
+    Without ``follow`` it stops after ``idle_seconds`` without a new record.
+    """
+    from kafka import KafkaConsumer, TopicPartition
+
+    from pipeline.broker import kafka_client_kwargs
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=_require_bootstrap(settings),
+        enable_auto_commit=False,
+        group_id=None,
+        fetch_max_wait_ms=100,
+        max_partition_fetch_bytes=settings.max_message_bytes,
+        fetch_max_bytes=max(settings.max_message_bytes, 52_428_800),
+        **kafka_client_kwargs(settings),
+    )
+    try:
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        idle_since = time.monotonic()
+        while True:
+            batch = consumer.poll(timeout_ms=200)
+            if batch:
+                idle_since = time.monotonic()
+            for tp, records in batch.items():
+                for record in records:
+                    yield tp.topic, record.value
+            if not follow and time.monotonic() - idle_since > idle_seconds:
+                return
+    finally:
+        consumer.close()
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Start what is needed, code the seed articles, print their events, stop everything."""
+    from pipeline.broker import EmbeddedBroker, create_topics, kafka_client_kwargs
+
+    paths = [str(p) for p in (args.paths or [SEEDS_DIR])]
+    messages = list(read_articles(paths))
+    expected = {key.decode() for key, _ in messages if key is not None}
+    if not messages:
+        raise PipelineError(f"no articles found in {', '.join(paths)}")
+
+    with contextlib.ExitStack() as stack:
+        if settings.starts_broker:
+            broker = stack.enter_context(EmbeddedBroker())
+            print(f"demo: embedded broker at {broker.bootstrap}", file=sys.stderr)
+            settings = settings.model_copy(
+                update={"kafka_bootstrap_servers": broker.bootstrap, "embedded_broker": True}
+            )
+        if settings.web_port == 0 or _port_in_use(settings.web_host, settings.web_port):
+            settings = settings.model_copy(update={"web_port": _free_port(settings.web_host)})
+        assert settings.kafka_bootstrap_servers
+        names = TopicNames.from_settings(settings)
+        create_topics(
+            settings.kafka_bootstrap_servers,
+            names.all(),
+            partitions=settings.partitions,
+            replication_factor=settings.replication_factor,
+            client_kwargs=kafka_client_kwargs(settings),
+        )
+        log_file = stack.enter_context(
+            tempfile.NamedTemporaryFile("w+", prefix="dipwire-worker-", suffix=".log")
+        )
+        worker = stack.enter_context(_worker_process(settings, log_file.name))
+        print(
+            f"demo: worker pid {worker.pid}, metrics at "
+            f"http://{settings.web_host}:{settings.web_port}/metrics",
+            file=sys.stderr,
+        )
+        sent = publish(settings, messages)
+        print(f"demo: published {sent} article(s); waiting for the pipeline", file=sys.stderr)
+        outcome = _collect(settings, names, expected, args.timeout, worker)
+        if outcome is None:
+            log_file.seek(0)
+            tail = log_file.read()[-4000:]
+            raise PipelineError(
+                f"timed out after {args.timeout:.0f} s before every article was accounted for; "
+                f"worker log tail:\n{tail}"
+            )
+        events, coded, dead = outcome
+        _print_metrics_summary(settings)
+        print(
+            f"demo: {len(expected)} article(s): {coded} coded, {dead} dead-lettered, "
+            f"{events} event(s) on {names.events}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _collect(
+    settings: Settings,
+    names: TopicNames,
+    expected: set[str],
+    timeout: float,
+    worker: subprocess.Popen[bytes],
+) -> tuple[int, int, int] | None:
+    """Print events until every expected article has a terminal record; None on timeout."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from pipeline.broker import kafka_client_kwargs
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        enable_auto_commit=False,
+        group_id=None,
+        fetch_max_wait_ms=100,
+        **kafka_client_kwargs(settings),
+    )
+    pending = set(expected)
+    events = coded = dead = 0
+    seen_events: set[str] = set()
+    deadline = time.monotonic() + timeout
+    try:
+        topics = (names.events, names.coded, names.dlq)
+        partitions = [
+            TopicPartition(t, p)
+            for t in topics
+            for p in sorted(consumer.partitions_for_topic(t) or ())
+        ]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        while pending and time.monotonic() < deadline:
+            if worker.poll() is not None:
+                raise PipelineError(f"the worker exited with code {worker.returncode}")
+            for tp, records in consumer.poll(timeout_ms=250).items():
+                for record in records:
+                    data = orjson.loads(record.value)
+                    if tp.topic == names.events:
+                        if data["event_id"] not in seen_events:
+                            seen_events.add(data["event_id"])
+                            events += 1
+                            sys.stdout.write(record.value.decode() + "\n")
+                            sys.stdout.flush()
+                            print("  " + _describe_event(data), file=sys.stderr)
+                    elif tp.topic == names.coded and data["article_id"] in pending:
+                        pending.discard(data["article_id"])
+                        coded += 1
+                    elif tp.topic == names.dlq and data.get("article_id") in pending:
+                        pending.discard(data["article_id"])
+                        dead += 1
+                        print(
+                            f"  dead letter: {data['error_kind']}: {data['reason']}",
+                            file=sys.stderr,
+                        )
+        # Events of the last article may trail its accounting record on other partitions.
+        for tp_records in consumer.poll(timeout_ms=500).values():
+            for record in tp_records:
+                if record.topic == names.events:
+                    data = orjson.loads(record.value)
+                    if data["event_id"] not in seen_events:
+                        seen_events.add(data["event_id"])
+                        events += 1
+                        sys.stdout.write(record.value.decode() + "\n")
+    finally:
+        consumer.close()
+    return None if pending else (events, coded, dead)
+
+
+def _describe_event(event: dict[str, object]) -> str:
+    source = event["source_actor"]
+    target = event.get("target_actor")
+    assert isinstance(source, dict)
+    target_code = target["code"] if isinstance(target, dict) else "-"
+    return (
+        f"{source['code']} -> {target_code}  {event['cameo_code']} {event['event_name']} "
+        f"(goldstein {event['goldstein']}, quad {event['quad_class']}, "
+        f"confidence {float(str(event['confidence'])):.2f})"
+    )
+
+
+def _print_metrics_summary(settings: Settings) -> None:
+    """Show that /metrics moved: the pipeline's counters as the worker exports them."""
+    url = f"http://{settings.web_host}:{settings.web_port}/metrics"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+            text = response.read().decode()
+    except OSError as exc:
+        print(f"demo: could not read {url}: {exc}", file=sys.stderr)
+        return
+    wanted = (
+        "dipwire_stage_messages_in_total",
+        "dipwire_stage_messages_out_total",
+        "dipwire_ingest_to_emit_seconds_count",
+        "dipwire_events_total",
+        "dipwire_dead_letters_total",
+    )
+    lines = [line for line in text.splitlines() if line.startswith(wanted)]
+    print(f"demo: metrics from {url}:", file=sys.stderr)
+    for line in lines:
+        print(f"  {line}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _worker_process(settings: Settings, log_path: str) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``dipwire worker`` as a child process and stop it on the way out."""
+    env = dict(os.environ)
+    env.update(worker_environment(settings))
+    with open(log_path, "wb") as log_handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "worker"],
+            env=env,
+            stdout=log_handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        yield process
+    finally:
+        stop_process(process)
+
+
+def worker_environment(settings: Settings) -> dict[str, str]:
+    """Environment for a child worker that talks to the same broker with the same settings."""
+    assert settings.kafka_bootstrap_servers
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "DIPWIRE_EMBEDDED_BROKER": "true" if settings.embedded else "false",
+        "DIPWIRE_WEB_PORT": str(settings.web_port),
+        "DIPWIRE_WEB_HOST": settings.web_host,
+        "DIPWIRE_TOPIC_PREFIX": settings.topic_prefix,
+        "DIPWIRE_APP_ID": settings.app_id,
+        "DIPWIRE_PARTITIONS": str(settings.partitions),
+    }
+
+
+def stop_process(process: subprocess.Popen[bytes], grace: float = 20.0) -> None:
+    """SIGTERM, wait, then SIGKILL."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _free_port(host: str) -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex((host, port)) == 0
+
+
+# --------------------------------------------------------------------------- schemas
+
+
+def cmd_schemas(args: argparse.Namespace, settings: Settings) -> int:
+    """Regenerate the JSON Schema files."""
+    for path in write_schemas(args.out):
+        print(path, file=sys.stderr)
+    return 0
