@@ -10,13 +10,8 @@ import argparse
 import contextlib
 import hashlib
 import logging
-import os
-import signal
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -24,6 +19,7 @@ import orjson
 
 from pipeline import __version__
 from pipeline.models import write_schemas
+from pipeline.process import WorkerProcess
 from pipeline.settings import Settings
 from pipeline.topics import TopicNames
 
@@ -336,8 +332,6 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             settings = settings.model_copy(
                 update={"kafka_bootstrap_servers": broker.bootstrap, "embedded_broker": True}
             )
-        if settings.web_port == 0 or _port_in_use(settings.web_host, settings.web_port):
-            settings = settings.model_copy(update={"web_port": _free_port(settings.web_host)})
         assert settings.kafka_bootstrap_servers
         names = TopicNames.from_settings(settings)
         create_topics(
@@ -347,27 +341,23 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             replication_factor=settings.replication_factor,
             client_kwargs=kafka_client_kwargs(settings),
         )
-        log_file = stack.enter_context(
-            tempfile.NamedTemporaryFile("w+", prefix="dipwire-worker-", suffix=".log")
-        )
-        worker = stack.enter_context(_worker_process(settings, log_file.name))
+        worker = stack.enter_context(WorkerProcess(settings))
+        settings = worker.settings
         print(
-            f"demo: worker pid {worker.pid}, metrics at "
-            f"http://{settings.web_host}:{settings.web_port}/metrics",
+            f"demo: worker pid {worker.pid}, metrics at {worker.url}/metrics, "
+            f"log {worker.log_path}",
             file=sys.stderr,
         )
         sent = publish(settings, messages)
         print(f"demo: published {sent} article(s); waiting for the pipeline", file=sys.stderr)
         outcome = _collect(settings, names, expected, args.timeout, worker)
         if outcome is None:
-            log_file.seek(0)
-            tail = log_file.read()[-4000:]
             raise PipelineError(
                 f"timed out after {args.timeout:.0f} s before every article was accounted for; "
-                f"worker log tail:\n{tail}"
+                f"worker log tail:\n{worker.log_tail()}"
             )
         events, coded, dead = outcome
-        _print_metrics_summary(settings)
+        _print_metrics_summary(worker)
         print(
             f"demo: {len(expected)} article(s): {coded} coded, {dead} dead-lettered, "
             f"{events} event(s) on {names.events}",
@@ -381,7 +371,7 @@ def _collect(
     names: TopicNames,
     expected: set[str],
     timeout: float,
-    worker: subprocess.Popen[bytes],
+    worker: WorkerProcess,
 ) -> tuple[int, int, int] | None:
     """Print events until every expected article has a terminal record; None on timeout."""
     from kafka import KafkaConsumer, TopicPartition
@@ -409,8 +399,8 @@ def _collect(
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
         while pending and time.monotonic() < deadline:
-            if worker.poll() is not None:
-                raise PipelineError(f"the worker exited with code {worker.returncode}")
+            if not worker.alive():
+                raise PipelineError(f"the worker exited early; its log:\n{worker.log_tail()}")
             for tp, records in consumer.poll(timeout_ms=250).items():
                 for record in records:
                     data = orjson.loads(record.value)
@@ -457,12 +447,11 @@ def _describe_event(event: dict[str, object]) -> str:
     )
 
 
-def _print_metrics_summary(settings: Settings) -> None:
+def _print_metrics_summary(worker: WorkerProcess) -> None:
     """Show that /metrics moved: the pipeline's counters as the worker exports them."""
-    url = f"http://{settings.web_host}:{settings.web_port}/metrics"
+    url = worker.url + "/metrics"
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
-            text = response.read().decode()
+        text = worker.metrics_text()
     except OSError as exc:
         print(f"demo: could not read {url}: {exc}", file=sys.stderr)
         return
@@ -477,67 +466,6 @@ def _print_metrics_summary(settings: Settings) -> None:
     print(f"demo: metrics from {url}:", file=sys.stderr)
     for line in lines:
         print(f"  {line}", file=sys.stderr)
-
-
-@contextlib.contextmanager
-def _worker_process(settings: Settings, log_path: str) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``dipwire worker`` as a child process and stop it on the way out."""
-    env = dict(os.environ)
-    env.update(worker_environment(settings))
-    with open(log_path, "wb") as log_handle:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "pipeline", "worker"],
-            env=env,
-            stdout=log_handle,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    try:
-        yield process
-    finally:
-        stop_process(process)
-
-
-def worker_environment(settings: Settings) -> dict[str, str]:
-    """Environment for a child worker that talks to the same broker with the same settings."""
-    assert settings.kafka_bootstrap_servers
-    return {
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "DIPWIRE_EMBEDDED_BROKER": "true" if settings.embedded else "false",
-        "DIPWIRE_WEB_PORT": str(settings.web_port),
-        "DIPWIRE_WEB_HOST": settings.web_host,
-        "DIPWIRE_TOPIC_PREFIX": settings.topic_prefix,
-        "DIPWIRE_APP_ID": settings.app_id,
-        "DIPWIRE_PARTITIONS": str(settings.partitions),
-    }
-
-
-def stop_process(process: subprocess.Popen[bytes], grace: float = 20.0) -> None:
-    """SIGTERM, wait, then SIGKILL."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
-def _free_port(host: str) -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _port_in_use(host: str, port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        return sock.connect_ex((host, port)) == 0
 
 
 # --------------------------------------------------------------------------- schemas

@@ -1,0 +1,172 @@
+"""A ``dipwire worker`` child process: started with the parent's settings, watched, stopped.
+
+Used by ``dipwire demo``, the benchmark and the integration tests, so that all of
+them run the very worker an operator runs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from pipeline.settings import Settings
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something accepts connections on ``host:port``."""
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def worker_environment(settings: Settings) -> dict[str, str]:
+    """Environment for a child worker that talks to the same broker with the same settings."""
+    if not settings.kafka_bootstrap_servers:
+        raise ValueError("a child worker needs the broker address")
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "DIPWIRE_EMBEDDED_BROKER": "true" if settings.embedded else "false",
+        "DIPWIRE_WEB_PORT": str(settings.web_port),
+        "DIPWIRE_WEB_HOST": settings.web_host,
+        "DIPWIRE_TOPIC_PREFIX": settings.topic_prefix,
+        "DIPWIRE_APP_ID": settings.app_id,
+        "DIPWIRE_PARTITIONS": str(settings.partitions),
+        "DIPWIRE_BATCH_SIZE": str(settings.batch_size),
+        "DIPWIRE_BATCH_WITHIN": str(settings.batch_within),
+        "DIPWIRE_SPACY_MODEL": settings.spacy_model,
+        "DIPWIRE_LOG_LEVEL": settings.log_level,
+    }
+    if settings.actor_dictionaries:
+        env["DIPWIRE_ACTOR_DICTIONARIES"] = ",".join(map(str, settings.actor_dictionaries))
+    if settings.agent_dictionaries:
+        env["DIPWIRE_AGENT_DICTIONARIES"] = ",".join(map(str, settings.agent_dictionaries))
+    return env
+
+
+class WorkerProcess:
+    """Run ``python -m pipeline worker`` as a child; its output goes to a log file.
+
+    ``settings`` must name the broker; a web port of 0 is replaced by a free one.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        log_path: Path | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        if settings.web_port == 0 or port_in_use(settings.web_host, settings.web_port):
+            settings = settings.model_copy(update={"web_port": free_port(settings.web_host)})
+        self.settings = settings
+        self.log_path = log_path or Path(
+            tempfile.mkstemp(prefix="dipwire-worker-", suffix=".log")[1]
+        )
+        self._extra_env = extra_env or {}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the worker's web server."""
+        return f"http://{self.settings.web_host}:{self.settings.web_port}"
+
+    @property
+    def pid(self) -> int:
+        """The child's process id."""
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self) -> Self:
+        """Start the child process (it loads the NLP, joins the group, then serves)."""
+        env = dict(os.environ)
+        env.update(worker_environment(self.settings))
+        env.update(self._extra_env)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "pipeline", "worker"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        return self
+
+    def alive(self) -> bool:
+        """Whether the child is still running."""
+        return self.process is not None and self.process.poll() is None
+
+    def wait_healthy(self, timeout: float = 120.0) -> None:
+        """Block until ``/healthz`` answers 200; raise with the log tail if it never does."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"worker exited early:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"worker not healthy after {timeout:.0f} s:\n{self.log_tail()}")
+
+    def metrics_text(self) -> str:
+        """The worker's ``/metrics`` exposition."""
+        with urllib.request.urlopen(self.url + "/metrics", timeout=5) as response:
+            text: str = response.read().decode()
+            return text
+
+    def log_tail(self, max_chars: int = 4000) -> str:
+        """The end of the worker's log."""
+        try:
+            return self.log_path.read_text(errors="replace")[-max_chars:]
+        except OSError:
+            return ""
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, no clean shutdown."""
+        if self.alive():
+            assert self.process is not None
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def stop(self, grace: float = 20.0) -> None:
+        """SIGTERM, wait up to ``grace`` seconds, then SIGKILL."""
+        if not self.alive():
+            return
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
