@@ -44,7 +44,10 @@ def build_stages(settings: Settings, analyzer: Analyzer) -> tuple[Stage, ...]:
     """The four stages in flow order, wired from settings."""
     return (
         ValidateStage(
-            max_message_bytes=settings.max_message_bytes,
+            # The stage refuses a raw message before parsing it when it is larger than
+            # the input limit, even if the clients could carry it (the output limit is
+            # higher because an annotated article is several times its body).
+            max_message_bytes=min(settings.max_input_bytes, settings.max_message_bytes),
             max_body_bytes=settings.max_body_bytes,
             deduper=Deduper(capacity=settings.dedupe_window),
         ),
@@ -82,7 +85,9 @@ def faust_settings(settings: Settings) -> dict[str, Any]:
     credentials = faust_security_settings(settings)
     if credentials is not None:
         conf["broker_credentials"] = credentials
-    conf.update(faust_broker_settings(settings.embedded))
+    conf.update(
+        faust_broker_settings(settings.embedded, processing_guarantee=settings.processing_guarantee)
+    )
     return conf
 
 

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
 
     # --- input limits -----------------------------------------------------
     max_body_bytes: int = Field(default=1_000_000, gt=0, description="Larger bodies dead-letter.")
+    max_input_bytes: int = Field(
+        default=4_194_304,
+        gt=0,
+        description="Raw messages larger than this dead-letter as message_too_large before "
+        "parsing; room for a body at the limit with JSON escaping and metadata.",
+    )
     max_nlp_chars: int = Field(
         default=100_000, gt=0, description="Bodies longer than this are parsed truncated."
     )

@@ -1,0 +1,61 @@
+"""Delivery settings as the Faust app receives them: guarantee, bounds, message sizes."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from pipeline.app import faust_settings
+from pipeline.broker import kafka_client_kwargs
+from pipeline.settings import Settings
+
+pytestmark = pytest.mark.unit
+
+
+def _settings(**fields: object) -> Settings:
+    return Settings(kafka_bootstrap_servers="127.0.0.1:9", **fields)  # type: ignore[arg-type]
+
+
+def test_exactly_once_on_the_embedded_broker_falls_back_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        conf = faust_settings(_settings(embedded_broker=True, processing_guarantee="exactly_once"))
+    assert conf["processing_guarantee"] == "at_least_once"
+    assert any(
+        "exactly_once" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records
+    ), caplog.text
+
+
+def test_exactly_once_is_kept_for_a_real_kafka(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        conf = faust_settings(_settings(embedded_broker=False, processing_guarantee="exactly_once"))
+    assert conf["processing_guarantee"] == "exactly_once"
+    assert "exactly_once" not in caplog.text
+
+
+def test_at_least_once_is_the_default() -> None:
+    assert faust_settings(_settings(embedded_broker=False))["processing_guarantee"] == (
+        "at_least_once"
+    )
+
+
+def test_in_flight_work_and_message_sizes_are_bounded_by_settings() -> None:
+    settings = _settings(stream_buffer_maxsize=7, max_message_bytes=3_000_000)
+    conf = faust_settings(settings)
+    assert conf["stream_buffer_maxsize"] == 7
+    assert conf["consumer_max_fetch_size"] == 3_000_000
+    assert conf["producer_max_request_size"] == 3_000_000
+    # acks=all: an output counts as published only once every in-sync replica has it.
+    assert conf["producer_acks"] == -1
+    assert kafka_client_kwargs(settings, "producer")["max_request_size"] == 3_000_000
+    consumer = kafka_client_kwargs(settings, "consumer")
+    assert consumer["max_partition_fetch_bytes"] == 3_000_000
+
+
+def test_input_limit_defaults_leave_room_for_a_body_at_its_limit() -> None:
+    settings = Settings()
+    # A body at its limit, JSON-escaped (non-ASCII as \\uXXXX doubles UTF-8 CJK), still fits.
+    assert settings.max_input_bytes >= 2 * settings.max_body_bytes
+    assert settings.max_input_bytes < 10_000_000 <= settings.max_message_bytes
