@@ -1,0 +1,720 @@
+"""Actor coding: find every actor mention in a parsed article and give it a CAMEO code.
+
+The coder reads the project's own gazetteer from ``pipeline/data/actors``
+(countries, demonyms, capitals and seats of government, international
+organisations, date-bounded office-holders and agent nouns) and merges any
+user dictionaries in the TABARI/PETRARCH format on top of it: user entries
+win where a phrase is in both.
+
+``ActorCoder.find`` works on a spaCy ``Doc`` in four steps:
+
+1. longest match of every phrase over the tokens' keys (see
+   :func:`pipeline.nlp.dictionaries.word_keys`), left to right, so "U.S.-led",
+   "China's" and "Palestinians" meet their entries;
+2. mentions in one noun phrase are chained: a country or demonym before an
+   agent noun ("Russian military" -> RUSMIL), a title before a name
+   ("Secretary of State Antony Blinken" -> the person's code), an agent with a
+   following "of/in/from <country>" ("lawmakers in Ukraine" -> UKRLEG);
+3. each chain resolves to one code on the story date; a bare agent gets the
+   unknown-country code ``---`` ("---LEG");
+4. article-level coreference: a later surname ("Wang") or title ("the
+   president") takes the code of the earlier full mention.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tomllib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from spacy.tokens import Doc
+
+from pipeline.models import ActorRef, Span
+from pipeline.nlp.dictionaries import (
+    ActorEntry,
+    AgentEntry,
+    CodeRule,
+    Phrase,
+    PhraseIndex,
+    load_actor_dictionary,
+    load_agent_dictionary,
+    phrase_keys,
+    plural_of,
+    resolve_code,
+    word_keys,
+)
+
+log = logging.getLogger(__name__)
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "actors"
+UNKNOWN = "---"
+
+CAMEO_AGENTS = frozenset(
+    "GOV MIL REB OPP PTY COP JUD SPY MED EDU BUS CRM CVL REF LAB AGR ELI LEG HLH HRI ENV "
+    "DEV UAF MOD RAD SEP SET PPL NGM INS REL".split()
+)
+"""CAMEO agent (role) codes, used to split dictionary codes into country and agent."""
+
+_POSSESSIVE = frozenset({"'s", "'", "\u2019s", "\u2019", "s"})
+_FILLER_POS = frozenset({"ADJ", "NOUN", "PROPN", "NUM"})
+_LINK_PREPS = frozenset({"of", "in", "from"})
+_DETERMINERS = frozenset({"the"})
+_MAX_FILLER = 3
+
+
+# --------------------------------------------------------------------------- data model
+
+
+@dataclass(frozen=True, slots=True)
+class ActorMention:
+    """One coded actor mention: tokens ``[start, end)`` of the doc and its reference."""
+
+    start: int
+    end: int
+    ref: ActorRef
+
+
+@dataclass(frozen=True, slots=True)
+class _Actor:
+    """A gazetteer or dictionary actor with its date-bounded codes."""
+
+    name: str
+    rules: tuple[CodeRule, ...]
+    fallback: str | None = None
+    person: bool = False
+    titles: tuple[tuple[CodeRule, str], ...] = ()
+    user: bool = False
+
+    def code_on(self, day: date | None) -> str | None:
+        code = resolve_code(self.rules, day)
+        return code if code is not None else self.fallback
+
+    def title_on(self, day: date | None) -> str | None:
+        for rule, title in self.titles:
+            if day is None or rule.applies(day):
+                return title
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Agent:
+    """An agent noun: its code and how it combines."""
+
+    name: str
+    code: str
+    prefix: bool = False
+    generic: bool = False
+    title: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    """What a phrase in the index stands for."""
+
+    kind: str
+    actor: _Actor | None = None
+    agent: _Agent | None = None
+
+
+@dataclass(slots=True)
+class _Raw:
+    """A phrase found in the doc, in token indices."""
+
+    start: int
+    end: int
+    hit: _Hit
+
+
+@dataclass(slots=True)
+class _Chain:
+    """Mentions of one noun phrase, resolved together."""
+
+    parts: list[_Raw]
+    start: int
+    end: int
+    person_tokens: tuple[int, int] | None = None
+    extra_actor: _Raw | None = None
+
+    @property
+    def actors(self) -> list[_Raw]:
+        found = [p for p in self.parts if p.hit.actor is not None]
+        if self.extra_actor is not None:
+            found.append(self.extra_actor)
+        return found
+
+    @property
+    def agents(self) -> list[_Raw]:
+        return [p for p in self.parts if p.hit.agent is not None]
+
+
+@dataclass(slots=True)
+class _Coref:
+    """What the article has said so far, for surnames and titles."""
+
+    surnames: dict[str, ActorRef] = field(default_factory=dict)
+    titles: dict[str, ActorRef] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _read_toml(name: str) -> dict[str, Any]:
+    with (DATA_DIR / name).open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def _phrase(text: str) -> Phrase | None:
+    keys = phrase_keys(text.split())
+    return Phrase(keys) if keys else None
+
+
+def _demonym_forms(word: str, plural: bool) -> list[str]:
+    forms = [word]
+    if plural and not word.lower().endswith(("ese", "sh", "ch", "ss")):
+        forms.append(plural_of(word))
+    return forms
+
+
+@dataclass(slots=True)
+class Gazetteer:
+    """Phrases with what they stand for, ready to be indexed."""
+
+    entries: list[tuple[Phrase, _Hit]] = field(default_factory=list)
+    country_names: dict[str, str] = field(default_factory=dict)
+    agent_labels: dict[str, str] = field(default_factory=dict)
+
+    def add(self, text: str, hit: _Hit) -> None:
+        """Add one phrase (whitespace-separated words) standing for ``hit``."""
+        phrase = _phrase(text)
+        if phrase is not None:
+            self.entries.append((phrase, hit))
+
+
+@lru_cache(maxsize=1)
+def default_gazetteer() -> Gazetteer:
+    """Load the project's own actor data (cached: it is read once per process)."""
+    gaz = Gazetteer()
+    _load_agents(gaz, _read_toml("agents.toml"))
+    _load_countries(gaz)
+    _load_organizations(gaz, _read_toml("organizations.toml"))
+    _load_metonyms(gaz, _read_toml("metonyms.toml"))
+    _load_people(gaz, _read_toml("people.toml"))
+    return gaz
+
+
+def _load_agents(gaz: Gazetteer, data: dict[str, Any]) -> None:
+    gaz.agent_labels.update(data.get("labels", {}))
+    for table in data.get("agent", []):
+        code = table["code"]
+        invariant = {n.lower() for n in table.get("invariant", [])}
+        generic = {n.lower() for n in table.get("generic", [])}
+        titles = [str(n) for n in table.get("titles", [])]
+        for noun in [*titles, *table.get("nouns", [])]:
+            agent = _Agent(
+                noun.lower(),
+                code,
+                prefix=bool(table.get("prefix", False)),
+                generic=noun.lower() in generic,
+                title=noun in titles,
+            )
+            forms = [noun] if noun.lower() in invariant else [noun, plural_of(noun)]
+            for form in forms:
+                gaz.add(form, _Hit("agent", agent=agent))
+    for text in data.get("block", {}).get("phrases", []):
+        gaz.add(text, _Hit("block"))
+
+
+def _load_countries(gaz: Gazetteer) -> None:
+    generated = json.loads((DATA_DIR / "countries.json").read_text(encoding="utf-8"))
+    curated = _read_toml("countries.toml")
+    extra: dict[str, dict[str, Any]] = curated.get("countries", {})
+    for text in curated.get("block", {}).get("phrases", []):
+        gaz.add(text, _Hit("block"))
+    rows: dict[str, dict[str, Any]] = {row["code"]: row for row in generated["countries"]}
+    for code, table in extra.items():
+        if code not in rows:
+            rows[code] = {"code": code, "names": [table["name"]], "capital": table.get("capital")}
+    for code, row in rows.items():
+        more = extra.get(code, {})
+        names = [*row.get("names", []), *more.get("aliases", [])]
+        if not names:
+            continue
+        common = more.get("name") or (row["names"][0] if row.get("names") else names[0])
+        actor = _Actor(common, (CodeRule(code),))
+        gaz.country_names[code] = common
+        for i, name in enumerate(names):
+            gaz.add(name, _Hit("name" if i < len(row.get("names", [])) else "alias", actor=actor))
+        plural = bool(more.get("plural", True))
+        for demonym in more.get("demonyms", []):
+            for form in _demonym_forms(demonym, plural):
+                gaz.add(form, _Hit("demonym", actor=actor))
+        if row.get("capital"):
+            gaz.add(row["capital"], _Hit("metonym", actor=actor))
+        for city in row.get("cities", []):
+            gaz.add(city, _Hit("alias", actor=actor))
+
+
+def _load_organizations(gaz: Gazetteer, data: dict[str, Any]) -> None:
+    for table in data.get("org", []):
+        actor = _Actor(table["name"], (CodeRule(table["code"]),))
+        gaz.add(table["name"], _Hit("name", actor=actor))
+        for alias in table.get("aliases", []):
+            gaz.add(alias, _Hit("alias", actor=actor))
+
+
+def _load_metonyms(gaz: Gazetteer, data: dict[str, Any]) -> None:
+    for table in data.get("seat", []):
+        phrases = table["phrases"]
+        actor = _Actor(phrases[0], (CodeRule(table["code"]),))
+        for text in phrases:
+            gaz.add(text, _Hit("metonym", actor=actor))
+
+
+def _load_people(gaz: Gazetteer, data: dict[str, Any]) -> None:
+    for table in data.get("person", []):
+        rules: list[CodeRule] = []
+        titles: list[tuple[CodeRule, str]] = []
+        for role in table.get("roles", []):
+            rule = CodeRule(role["code"], role.get("start"), role.get("end"))
+            rules.append(rule)
+            if role.get("title"):
+                titles.append((rule, str(role["title"]).lower()))
+        actor = _Actor(
+            table["name"],
+            tuple(rules),
+            fallback=table.get("country"),
+            person=True,
+            titles=tuple(titles),
+        )
+        gaz.add(table["name"], _Hit("name", actor=actor))
+        for alias in table.get("aliases", []):
+            gaz.add(alias, _Hit("alias", actor=actor))
+
+
+def _common_country(rules: Sequence[CodeRule], countries: Iterable[str]) -> str | None:
+    """The country every code of a dictionary entry shares, for dates no code covers."""
+    known = set(countries)
+    heads = {rule.code[:3] for rule in rules}
+    if len(heads) == 1:
+        head = heads.pop()
+        if head in known:
+            return head
+    return None
+
+
+def _user_actor(entry: ActorEntry, countries: Iterable[str]) -> _Actor:
+    return _Actor(
+        entry.name,
+        entry.rules,
+        fallback=_common_country(entry.rules, countries),
+        user=True,
+    )
+
+
+def _user_agent(entry: AgentEntry) -> _Agent:
+    return _Agent(entry.name, entry.code, prefix=entry.prefix)
+
+
+# --------------------------------------------------------------------------- the coder
+
+
+class ActorCoder:
+    """Finds and codes actor mentions; load once per process, then call :meth:`find`."""
+
+    def __init__(
+        self,
+        index: PhraseIndex[_Hit],
+        country_names: dict[str, str],
+        agent_labels: dict[str, str],
+        agent_codes: frozenset[str],
+    ) -> None:
+        self._index = index
+        self._country_names = country_names
+        self._agent_labels = agent_labels
+        self._agent_codes = agent_codes
+
+    @classmethod
+    def load(
+        cls,
+        actor_dictionaries: Sequence[Path] = (),
+        agent_dictionaries: Sequence[Path] = (),
+    ) -> ActorCoder:
+        """Build a coder from the default gazetteer plus user dictionaries.
+
+        Args:
+            actor_dictionaries: Actor files in the TABARI/PETRARCH format; later
+                files override earlier ones and all override the default data.
+            agent_dictionaries: Agent files in the same format.
+
+        Returns:
+            The coder.
+        """
+        gaz = default_gazetteer()
+        index: PhraseIndex[_Hit] = PhraseIndex()
+        for phrase, hit in gaz.entries:
+            index.add(phrase, hit)
+        agent_codes = set(CAMEO_AGENTS)
+        for agent_path in agent_dictionaries:
+            for agent_entry in load_agent_dictionary(Path(agent_path)):
+                agent_codes.add(agent_entry.code[:3])
+                agent_hit = _Hit("agent", agent=_user_agent(agent_entry))
+                for phrase in agent_entry.phrases:
+                    index.add(phrase, agent_hit)
+        countries = set(gaz.country_names)
+        for actor_path in actor_dictionaries:
+            for actor_entry in load_actor_dictionary(Path(actor_path)):
+                actor_hit = _Hit("dictionary", actor=_user_actor(actor_entry, countries))
+                for phrase in actor_entry.phrases:
+                    index.add(phrase, actor_hit)
+        return cls(index, dict(gaz.country_names), dict(gaz.agent_labels), frozenset(agent_codes))
+
+    # ---------------------------------------------------------------- public API
+
+    def find(self, doc: Doc, story_date: date | None) -> list[ActorMention]:
+        """Return every actor mention of ``doc``, non-overlapping, in document order.
+
+        Args:
+            doc: A parsed (or rebuilt) spaCy doc.
+            story_date: The date date-bounded codes are resolved on.
+
+        Returns:
+            The mentions, each with its :class:`~pipeline.models.ActorRef`.
+        """
+        raws = list(self._scan(doc))
+        chains = self._chain(doc, raws)
+        coref = _Coref()
+        mentions: list[ActorMention] = []
+        taken: set[int] = set()
+        for chain in chains:
+            mention = self._resolve(doc, chain, story_date, coref)
+            if mention is not None:
+                mentions.append(mention)
+                taken.update(range(mention.start, mention.end))
+        mentions.extend(self._surname_mentions(doc, mentions, taken))
+        mentions.sort(key=lambda m: m.start)
+        return mentions
+
+    def code_parts(self, code: str) -> tuple[str | None, str | None]:
+        """Split a CAMEO actor code into its country and (first) agent.
+
+        Args:
+            code: e.g. ``"USAGOV"``, ``"---REB"``, ``"IGOUNO"``, ``"PSEREBHMS"``.
+
+        Returns:
+            ``(country, agent)``, each None when the code has none.
+        """
+        head = code[:3]
+        country = head if head in self._country_names else None
+        start = 3 if country is not None or head == UNKNOWN else 0
+        agent = None
+        for i in range(start, len(code) - 2, 3):
+            if code[i : i + 3] in self._agent_codes and (i > 0 or head not in ("IGO", "NGO")):
+                agent = code[i : i + 3]
+                break
+        return country, agent
+
+    # ---------------------------------------------------------------- step 1: scan
+
+    def _scan(self, doc: Doc) -> Iterator[_Raw]:
+        keys: list[str] = []
+        key_token: list[int] = []
+        token_first: list[bool] = []
+        for token in doc:
+            for j, key in enumerate(word_keys(token.text)):
+                keys.append(key)
+                key_token.append(token.i)
+                token_first.append(j == 0)
+        pos = 0
+        while pos < len(keys):
+            if not token_first[pos]:
+                pos += 1
+                continue
+            found = None
+            for match in self._index.matches(keys, pos):
+                start = key_token[match.start]
+                end = key_token[match.end - 1] + 1
+                if self._acceptable(doc, start, end, match.value):
+                    found = _Raw(start, end, match.value)
+                    pos = match.end
+                    break
+            if found is None:
+                pos += 1
+                continue
+            # A match that ends inside a token ("U.S." of "U.S.-led") still takes the
+            # whole token; skip the token's remaining keys.
+            while pos < len(keys) and not token_first[pos]:
+                pos += 1
+            yield found
+
+    @staticmethod
+    def _acceptable(doc: Doc, start: int, end: int, hit: _Hit) -> bool:
+        span = doc[start:end]
+        if any(token.is_sent_start for token in span[1:]):
+            return False
+        if hit.actor is None:
+            return True
+        if not any(ch.isupper() for token in span for ch in token.text):
+            return False
+        if end - start == 1:
+            token = doc[start]
+            letters = token.text.replace(".", "")
+            if len(letters) <= 3 and not letters.isupper():
+                return False
+        # A place or group name inside a longer person's name ("Michael Jordan").
+        for ent in doc.ents:
+            if ent.label_ == "PERSON" and ent.start <= start and end <= ent.end:
+                if (ent.start, ent.end) != (start, end) and not hit.actor.person:
+                    return False
+        return True
+
+    # ---------------------------------------------------------------- step 2: chain
+
+    def _chain(self, doc: Doc, raws: list[_Raw]) -> list[_Chain]:
+        chains: list[_Chain] = []
+        for raw in raws:
+            if raw.hit.kind == "block":
+                continue
+            if chains and self._linkable(doc, chains[-1], raw):
+                chain = chains[-1]
+                chain.parts.append(raw)
+                chain.end = raw.end
+            else:
+                chains.append(_Chain([raw], raw.start, raw.end))
+        merged: list[_Chain] = []
+        for chain in chains:
+            if merged and self._prepositional(doc, merged[-1], chain):
+                merged[-1].extra_actor = chain.parts[0]
+                merged[-1].end = chain.end
+                continue
+            merged.append(chain)
+        for chain in merged:
+            self._absorb_name(doc, chain)
+        return merged
+
+    @staticmethod
+    def _is_person(doc: Doc, raw: _Raw) -> bool:
+        if raw.hit.actor is not None and raw.hit.actor.person:
+            return True
+        return any(token.ent_type_ == "PERSON" for token in doc[raw.start : raw.end])
+
+    def _linkable(self, doc: Doc, chain: _Chain, raw: _Raw) -> bool:
+        last = chain.parts[-1]
+        gap = doc[chain.end : raw.start]
+        if len(gap) > _MAX_FILLER or doc[raw.start].is_sent_start:
+            return False
+        for token in gap:
+            if token.text.lower() in _POSSESSIVE or token.text == "-":
+                continue
+            if token.pos_ not in _FILLER_POS or token.ent_type_ in ("GPE", "NORP"):
+                return False
+        has_actor = bool(chain.actors)
+        if raw.hit.agent is not None:
+            # "the Russian foreign minister", "Foreign Ministry spokesman".
+            return True
+        # raw is an actor.
+        if self._is_person(doc, raw):
+            return last.hit.agent is not None or not any(
+                self._is_person(doc, p) for p in chain.actors
+            )
+        if last.hit.agent is not None and not has_actor and not gap:
+            # "MSF Arnor": an agent right before a country.
+            return last.hit.agent.prefix
+        return False
+
+    def _prepositional(self, doc: Doc, left: _Chain, right: _Chain) -> bool:
+        """``lawmakers in Ukraine``: an agent-only chain, a preposition, a lone actor."""
+        if left.actors or len(right.parts) != 1 or right.parts[0].hit.actor is None:
+            return False
+        actor = right.parts[0]
+        if actor.hit.kind in ("metonym",) or actor.hit.actor is None or actor.hit.actor.person:
+            return False
+        gap = [t for t in doc[left.end : right.start]]
+        if not gap or len(gap) > 2 or gap[0].lower_ not in _LINK_PREPS:
+            return False
+        if len(gap) == 2 and gap[1].lower_ not in _DETERMINERS:
+            return False
+        after = right.end
+        # "Opponents of Rwanda's Senate": the country belongs to what follows.
+        if after < len(doc) and doc[after].text.lower() in _POSSESSIVE:
+            return False
+        return not doc[right.start].is_sent_start
+
+    @staticmethod
+    def _absorb_name(doc: Doc, chain: _Chain) -> None:
+        """Take an unknown person's name after a title into the chain's span."""
+        last = chain.parts[-1]
+        if last.hit.agent is None or last is not chain.parts[-1] or chain.end != last.end:
+            return
+        end = chain.end
+        while end < len(doc) and doc[end].ent_type_ == "PERSON" and doc[end].pos_ == "PROPN":
+            end += 1
+        if end > chain.end:
+            chain.person_tokens = (chain.end, end)
+            chain.end = end
+
+    # ---------------------------------------------------------------- step 3: resolve
+
+    def _resolve(
+        self, doc: Doc, chain: _Chain, day: date | None, coref: _Coref
+    ) -> ActorMention | None:
+        actors = chain.actors
+        agents = chain.agents
+        agent = self._pick_agent(agents)
+        primary: _Raw | None = None
+        code: str | None = None
+        for raw in reversed(actors):
+            assert raw.hit.actor is not None
+            candidate = raw.hit.actor.code_on(day)
+            if candidate is None:
+                continue
+            if primary is None or self._is_person(doc, raw):
+                primary, code = raw, candidate
+                if self._is_person(doc, raw):
+                    break
+        start, end = chain.start, chain.end
+        span = Span(start=doc[start].idx, end=doc[end - 1].idx + len(doc[end - 1].text))
+        text = doc.text[span.start : span.end]
+        if primary is None or code is None:
+            if agent is None:
+                return None
+            referred = self._title_coref(doc, chain, agent, coref)
+            if referred is not None:
+                ref = referred.model_copy(update={"text": text, "span": span, "match": "coref"})
+                return ActorMention(start, end, ref)
+            code = f"{agent.code}{UNKNOWN}" if agent.prefix else f"{UNKNOWN}{agent.code}"
+            ref = ActorRef(
+                text=text,
+                name=self._agent_label(agent),
+                code=code,
+                country=None,
+                agent=agent.code[:3],
+                span=span,
+                match="agent",
+            )
+            self._remember(doc, chain, None, agent, ref, day, coref)
+            return ActorMention(start, end, ref)
+        assert primary.hit.actor is not None
+        actor = primary.hit.actor
+        country, own_agent = self.code_parts(code)
+        kind = "dictionary" if actor.user else primary.hit.kind
+        name = actor.name
+        if agent is not None and own_agent is None and country is not None:
+            code = f"{agent.code}{code}" if agent.prefix else f"{code}{agent.code}"
+            own_agent = agent.code[:3]
+            if not actor.person and not self._is_person(doc, primary):
+                name = f"{actor.name} {self._agent_label(agent)}"
+                if not actor.user:
+                    kind = "agent"
+        elif agent is not None and chain.person_tokens is not None and not actor.person:
+            kind = "title"
+        if chain.person_tokens is not None and not self._is_person(doc, primary):
+            kind = "title"
+            first, last = chain.person_tokens
+            name = doc[first:last].text
+        ref = ActorRef(
+            text=text,
+            name=name,
+            code=code,
+            country=country,
+            agent=own_agent,
+            span=span,
+            match=kind,
+        )
+        self._remember(doc, chain, primary, agent, ref, day, coref)
+        return ActorMention(start, end, ref)
+
+    @staticmethod
+    def _pick_agent(agents: list[_Raw]) -> _Agent | None:
+        if not agents:
+            return None
+        chosen = agents[-1].hit.agent
+        assert chosen is not None
+        if chosen.generic:
+            for raw in reversed(agents[:-1]):
+                assert raw.hit.agent is not None
+                if not raw.hit.agent.generic:
+                    return raw.hit.agent
+        return chosen
+
+    def _agent_label(self, agent: _Agent) -> str:
+        return self._agent_labels.get(agent.code[:3], agent.name)
+
+    # ---------------------------------------------------------------- step 4: coreference
+
+    def _remember(
+        self,
+        doc: Doc,
+        chain: _Chain,
+        primary: _Raw | None,
+        agent: _Agent | None,
+        ref: ActorRef,
+        day: date | None,
+        coref: _Coref,
+    ) -> None:
+        person: tuple[int, int] | None = chain.person_tokens
+        if primary is not None and self._is_person(doc, primary):
+            person = (primary.start, primary.end)
+        if person is None:
+            return
+        tokens = [t for t in doc[person[0] : person[1]] if t.pos_ == "PROPN" or t.is_title]
+        if tokens:
+            keys = word_keys(tokens[-1].text)
+            if keys:
+                coref.surnames[keys[-1]] = ref
+        if agent is not None and agent.title:
+            coref.titles[agent.name] = ref
+        if primary is not None and primary.hit.actor is not None:
+            title = primary.hit.actor.title_on(day)
+            if title is not None:
+                coref.titles.setdefault(title, ref)
+                coref.titles[title] = ref
+
+    @staticmethod
+    def _title_coref(doc: Doc, chain: _Chain, agent: _Agent, coref: _Coref) -> ActorRef | None:
+        if not agent.title or chain.start == 0:
+            return None
+        if doc[chain.start - 1].lower_ not in _DETERMINERS:
+            return None
+        return coref.titles.get(agent.name)
+
+    def _surname_mentions(
+        self, doc: Doc, mentions: list[ActorMention], taken: set[int]
+    ) -> Iterator[ActorMention]:
+        """Later bare surnames of people named earlier in full."""
+        if not mentions:
+            return
+        known: dict[str, tuple[int, ActorRef]] = {}
+        ordered = sorted(mentions, key=lambda m: m.start)
+        for mention in ordered:
+            tokens = [
+                t
+                for t in doc[mention.start : mention.end]
+                if t.ent_type_ == "PERSON" or (t.pos_ == "PROPN" and mention.ref.match != "agent")
+            ]
+            if tokens and any(t.ent_type_ == "PERSON" for t in tokens):
+                keys = word_keys(tokens[-1].text)
+                if keys and keys[-1] not in known:
+                    known[keys[-1]] = (mention.end, mention.ref)
+        if not known:
+            return
+        for token in doc:
+            if token.i in taken or token.pos_ != "PROPN":
+                continue
+            keys = word_keys(token.text)
+            if not keys or keys[-1] not in known:
+                continue
+            after, ref = known[keys[-1]]
+            if token.i < after:
+                continue
+            span = Span(start=token.idx, end=token.idx + len(token.text))
+            yield ActorMention(
+                token.i,
+                token.i + 1,
+                ref.model_copy(update={"text": token.text, "span": span, "match": "coref"}),
+            )
