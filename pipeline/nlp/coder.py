@@ -1,0 +1,1013 @@
+"""CAMEO event coding over a dependency parse.
+
+The coder reads one parsed ``Doc`` and the actor mentions found in it, and
+returns who did what to whom, sentence by sentence:
+
+* **verbs**: every verb is matched against the lexicon (lemma plus particles,
+  prepositions and object nouns, most specific pattern first);
+* **actors**: the source is the verb's subject (or the ``by`` agent of a passive
+  verb, whose grammatical subject is then the target); the target is the direct
+  object, the object of the pattern's preposition, or of ``with``/``at``/
+  ``against``/``to``/``on``...; coordinated actors give one event per pair;
+  subjects are inherited by conjoined verbs and infinitives, and a subject
+  pronoun resolves to the subject of the clause that embeds it (or of the
+  previous sentence);
+* **embedding**: verbs of intent, appeal, demand, refusal and attempt take the
+  event of their infinitive and rewrite its code ("plans to visit" -> 036,
+  "urged X to release" -> 0253, "refused to meet" -> 125);
+* **negation**: "did not meet" is no event; where CAMEO has a code for the
+  refusal a negation expresses ("would not provide support" -> 121) that code is
+  used and the event is flagged ``negated``;
+* **modality**: ``will`` marks an event ``future`` (a future consultation becomes
+  an expressed intent, 036); ``would``/``could``/``if`` mark it ``hypothetical``;
+  intent verbs mark it ``intent``; reported clauses mark it ``reported``;
+* **reported speech**: "X said Y attacked Z" codes Y->Z; the saying itself
+  (010) is kept only when nothing else in the sentence is coded; a speaker's
+  statement that they used force is a claim of responsibility (015);
+* **nominal events**: "X's visit to Y", "talks between X and Y", "prepared a
+  meeting between X and Y" when the phrase names its source.
+
+Each event gets a confidence in ``[0, 1]`` from the evidence: how the verb was
+matched, how each actor was matched and attached, and the parse distance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from spacy.tokens import Doc, Token
+
+from pipeline.models import ActorRef, Modality
+from pipeline.nlp.cameo import Codebook, Lexicon, Pattern, root_of
+
+
+class Mention(Protocol):
+    """What the coder needs from an actor mention (``pipeline.nlp.actors.ActorMention``)."""
+
+    @property
+    def start(self) -> int:
+        """First token index (inclusive)."""
+        ...
+
+    @property
+    def end(self) -> int:
+        """Last token index (exclusive)."""
+        ...
+
+    @property
+    def ref(self) -> ActorRef:
+        """The coded actor."""
+        ...
+
+
+def event_id(
+    article_id: str,
+    sentence_start: int,
+    source_code: str,
+    target_code: str | None,
+    cameo_code: str,
+    trigger_start: int,
+) -> str:
+    """Return the deterministic id of an event: replays of an article give the same ids.
+
+    Args:
+        article_id: The article the event was coded from.
+        sentence_start: Character offset of the evidence sentence in the body.
+        source_code: Source actor code.
+        target_code: Target actor code, ``None`` when the event has no target.
+        cameo_code: The CAMEO event code.
+        trigger_start: Character offset of the trigger in the body.
+
+    Returns:
+        The first 32 hex characters of a SHA-256 over the fields joined by ``|``.
+    """
+    key = "|".join(
+        [
+            article_id,
+            str(sentence_start),
+            source_code,
+            target_code or "",
+            cameo_code,
+            str(trigger_start),
+        ]
+    )
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class CodedEvent:
+    """One event found in a doc, with token positions (the analyzer turns it into a message)."""
+
+    source: ActorRef
+    target: ActorRef | None
+    code: str
+    sentence_start: int
+    sentence_end: int
+    trigger_start: int
+    trigger_end: int
+    negated: bool
+    modality: Modality
+    confidence: float
+    pattern: str
+    source_token: int
+    target_token: int | None
+
+
+# Dependencies that open a phrase of its own: a pattern's words are not looked for below them.
+_PHRASE_STOP = frozenset(
+    {
+        "nsubj",
+        "nsubjpass",
+        "csubj",
+        "csubjpass",
+        "ccomp",
+        "xcomp",
+        "advcl",
+        "relcl",
+        "parataxis",
+        "conj",
+        "cc",
+        "punct",
+        "mark",
+        "acl",
+        "appos",
+        "expl",
+        "meta",
+        "npadvmod",
+        "advmod",
+        "aux",
+        "auxpass",
+        "neg",
+    }
+)
+# Dependencies that belong to the core of a noun phrase (where its actor is named).
+_NP_CORE = frozenset(
+    {"compound", "amod", "poss", "nmod", "det", "nummod", "quantmod", "flat", "case", "nn"}
+)
+_TARGET_PREPS = ("with", "at", "against", "to", "toward", "towards", "on", "upon", "into", "over")
+_NESTED_PREPS = frozenset(
+    {"with", "to", "against", "on", "upon", "over", "about", "toward", "towards", "from", "for"}
+    | {"of", "in", "between", "at", "by"}
+)
+_PRONOUNS = frozenset({"he", "she", "they", "it", "we", "i"})
+_RELATIVE = frozenset({"who", "which", "that", "whom"})
+_RECIPROCAL = frozenset({"each", "another", "their", "together", "jointly", "mutual", "bilateral"})
+_HYPOTHETICAL_MARKS = frozenset({"if", "unless", "whether"})
+
+_MATCH_WEIGHT = {
+    "name": 1.0,
+    "dictionary": 1.0,
+    "alias": 0.97,
+    "title": 0.95,
+    "metonym": 0.9,
+    "demonym": 0.88,
+    "coref": 0.85,
+    "agent": 0.8,
+}
+_HOW_WEIGHT = {
+    "direct": 1.0,
+    "agent": 1.0,
+    "pattern": 1.0,
+    "object": 1.0,
+    "prep": 0.95,
+    "control": 0.9,
+    "inherited": 0.88,
+    "relative": 0.88,
+    "between": 0.9,
+    "possessive": 0.9,
+    "nested": 0.8,
+    "clause": 0.65,
+    "pronoun": 0.72,
+    "previous": 0.6,
+}
+
+
+@dataclass
+class _Arg:
+    """Actors filling one role, with how they were found."""
+
+    mentions: list[Mention]
+    how: str
+    token: int | None = None
+    via_speech: int | None = None  # index of the reporting verb whose subject a pronoun took
+
+
+@dataclass
+class _Frame:
+    """An event candidate anchored on one verb (or event noun)."""
+
+    head: int
+    code: str
+    pattern: Pattern | None
+    matched: tuple[int, ...]
+    kind: str = "verb"  # verb, noun, speech
+    negated: bool = False
+    modality: Modality = "asserted"
+    source: _Arg | None = None
+    target: _Arg | None = None
+    symmetric: bool = False
+    verb_weight: float = 0.8
+    consumed: bool = False
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class EventCoder:
+    """Codes CAMEO events from a parsed doc and its actor mentions."""
+
+    def __init__(self, codebook: Codebook, lexicon: Lexicon) -> None:
+        self.codebook = codebook
+        self.lexicon = lexicon
+
+    @classmethod
+    def load(cls) -> EventCoder:
+        """Load the packaged codebook and lexicon."""
+        codebook = Codebook.load()
+        return cls(codebook, Lexicon.load(codebook=codebook))
+
+    # ------------------------------------------------------------------ public
+
+    def code(self, doc: Doc, mentions: Sequence[Mention]) -> list[CodedEvent]:
+        """Return the events of every sentence of ``doc``.
+
+        Args:
+            doc: A parsed doc (rebuilt from tokens or fresh from spaCy).
+            mentions: Non-overlapping actor mentions in ``doc``.
+
+        Returns:
+            Events in document order, at most one per (source, target, code) and sentence.
+        """
+        by_token: dict[int, Mention] = {}
+        for mention in mentions:
+            for i in range(mention.start, mention.end):
+                by_token[i] = mention
+        state = _DocState(doc=doc, by_token=by_token)
+        events: list[CodedEvent] = []
+        for sent in doc.sents:
+            events.extend(self._code_sentence(state, sent.start, sent.end))
+        return events
+
+    # --------------------------------------------------------------- sentence
+
+    def _code_sentence(self, state: _DocState, start: int, end: int) -> list[CodedEvent]:
+        doc = state.doc
+        frames: dict[int, _Frame] = {}
+        candidates = [doc[i] for i in range(start, end) if self._is_predicate(doc[i])]
+        # Deepest first, so an embedded event is ready when its governing verb is seen.
+        candidates.sort(key=lambda t: -_depth(t))
+        for tok in candidates:
+            frame = self._frame_for(state, tok, frames)
+            if frame is not None:
+                frames[tok.i] = frame
+        consumed_nouns = {i for f in frames.values() for i in f.matched}
+        for i in range(start, end):
+            tok = doc[i]
+            if tok.pos_ in ("NOUN", "PROPN") and i not in consumed_nouns and i not in frames:
+                frame = self._noun_frame(state, tok)
+                if frame is not None:
+                    frames[i] = frame
+        events: list[CodedEvent] = []
+        for frame in sorted(frames.values(), key=lambda f: f.head):
+            if frame.consumed:
+                continue
+            events.extend(self._events_for(state, frame, start, end))
+        if any(e.pattern != "speech" for e in events):
+            events = [e for e in events if e.pattern != "speech"]
+        state.remember_subjects(doc, start, end, frames)
+        return _dedupe(events)
+
+    def _is_predicate(self, tok: Token) -> bool:
+        if tok.pos_ == "VERB" or tok.tag_.startswith("VB"):
+            return tok.pos_ != "AUX" or tok.dep_ not in ("aux", "auxpass")
+        if tok.pos_ == "ADJ" and any(c.dep_ == "xcomp" for c in tok.children):
+            return True
+        return False
+
+    # ----------------------------------------------------------------- frames
+
+    def _match(self, tok: Token, table: str = "verbs") -> tuple[Pattern, tuple[int, ...]] | None:
+        patterns = (self.lexicon.verbs if table == "verbs" else self.lexicon.nouns).get(
+            _lemma(tok)
+        ) or (self.lexicon.verbs if table == "verbs" else self.lexicon.nouns).get(tok.text.lower())
+        if not patterns:
+            return None
+        phrase = _phrase(tok)
+        for pattern in patterns:
+            matched: list[int] = []
+            for alternatives in pattern.words:
+                hit = next(
+                    (
+                        t
+                        for t in phrase
+                        if t.i not in matched
+                        and (_lemma(t) in alternatives or t.text.lower() in alternatives)
+                    ),
+                    None,
+                )
+                if hit is None:
+                    break
+                matched.append(hit.i)
+            else:
+                return pattern, tuple(matched)
+        return None
+
+    def _frame_for(self, state: _DocState, tok: Token, frames: dict[int, _Frame]) -> _Frame | None:
+        lex = self.lexicon
+        lemma = _lemma(tok)
+        own = self._match(tok)
+        frame: _Frame | None = None
+        if own is not None:
+            pattern, matched = own
+            kind = "speech" if lex.in_class("speech", lemma) and pattern.code == "010" else "verb"
+            frame = _Frame(
+                head=tok.i,
+                code=pattern.code,
+                pattern=pattern,
+                matched=(tok.i, *matched),
+                kind=kind,
+                symmetric=pattern.symmetric,
+                verb_weight=0.9 if pattern.words else 0.78,
+            )
+        clausal = lex.in_class("demand", lemma) or lex.in_class("appeal", lemma)
+        complement = _complement(tok, clausal)
+        inner = frames.get(complement.i) if complement is not None else None
+        if inner is not None and inner.kind != "speech" and not inner.negated:
+            for cls in ("failure", "refusal", "attempt", "appeal", "demand", "intent"):
+                if not lex.in_class(cls, lemma):
+                    continue
+                combined = self._embed(tok, cls, inner, frame)
+                inner.consumed = True
+                frame = combined
+                break
+        if frame is None:
+            return None
+        self._apply_modality(tok, frame)
+        return frame
+
+    def _embed(self, tok: Token, cls: str, inner: _Frame, own: _Frame | None) -> _Frame | None:
+        transform = self.lexicon.transform(cls)
+        code = transform.apply(inner.code)
+        if code is None:
+            if transform.default == "keep":
+                code = inner.code
+            elif transform.default == "own":
+                code = own.code if own is not None else None
+            else:
+                code = None
+        if not code:
+            return None
+        # Appeals and demands are addressed to their object ("urged China to ...");
+        # intents, refusals and attempts aim at the embedded event's target.
+        addressed = cls in ("appeal", "demand")
+        frame = _Frame(
+            head=tok.i,
+            code=code,
+            pattern=own.pattern if own is not None and addressed else inner.pattern,
+            matched=(tok.i, *inner.matched),
+            symmetric=inner.symmetric and not addressed,
+            verb_weight=min(0.95, inner.verb_weight + 0.03),
+            modality="intent" if cls in ("intent", "attempt") else inner.modality,
+        )
+        if not addressed:
+            frame.extra["target_from"] = inner.head
+        else:
+            frame.extra["addressee_of"] = tok.i
+            frame.extra["fallback_target_from"] = inner.head
+        return frame
+
+    def _apply_modality(self, tok: Token, frame: _Frame) -> None:
+        lex = self.lexicon
+        negated = _negated(tok)
+        auxes = {_lemma(c) for c in tok.children if c.dep_ in ("aux", "auxpass")}
+        for governor in _infinitive_governors(tok):
+            # "would not give permission to Russia to help Israel": the help is not given.
+            if _negated(governor):
+                frame.consumed = True
+                frame.negated = True
+                return
+            auxes |= {_lemma(c) for c in governor.children if c.dep_ in ("aux", "auxpass")}
+        if negated:
+            code = lex.transform("negation").apply(frame.code)
+            if code is None and lex.transform("negation").default == "keep":
+                code = frame.code
+            if not code:
+                frame.consumed = True  # a negated event that CAMEO does not code
+                frame.negated = True
+                return
+            frame.code = code
+            frame.negated = True
+        if auxes & lex.future_aux or _has_future_marker(tok):
+            code = lex.transform("future").apply(frame.code)
+            if code:
+                frame.code = code
+            if frame.modality == "asserted":
+                frame.modality = "future"
+        if auxes & lex.hypothetical_aux or _in_conditional(tok):
+            frame.modality = "hypothetical"
+
+    def _noun_frame(self, state: _DocState, tok: Token) -> _Frame | None:
+        match = self._match(tok, "nouns")
+        if match is None:
+            return None
+        pattern, matched = match
+        frame = _Frame(
+            head=tok.i,
+            code=pattern.code,
+            pattern=pattern,
+            matched=(tok.i, *matched),
+            kind="noun",
+            symmetric=pattern.symmetric,
+            verb_weight=0.7,
+        )
+        governor = _governing_verb(tok)
+        if governor is not None and self.lexicon.in_class("intent", _lemma(governor)):
+            code = self.lexicon.transform("intent").apply(pattern.code)
+            if code:
+                frame.code = code
+            frame.modality = "intent"
+        if governor is not None:
+            self._apply_modality(governor, frame)
+        return frame
+
+    # ------------------------------------------------------------------ actors
+
+    def _events_for(
+        self, state: _DocState, frame: _Frame, sent_start: int, sent_end: int
+    ) -> list[CodedEvent]:
+        doc = state.doc
+        head = doc[frame.head]
+        if frame.kind == "noun":
+            source, target = self._noun_actors(state, head)
+        else:
+            source, target = self._verb_actors(state, frame, head)
+        if source is None or not source.mentions:
+            return []
+        if frame.pattern is not None and frame.pattern.swap and target is not None:
+            source, target = target, source
+        code = frame.code
+        if (
+            source.via_speech is not None
+            and frame.kind == "verb"
+            and _inside(head, doc[source.via_speech])
+        ):
+            claimed = self.lexicon.transform("claim").apply(code)
+            if claimed:
+                code = claimed
+        modality = frame.modality
+        if modality == "asserted" and _reported(head, self.lexicon):
+            modality = "reported"
+        pairs: list[tuple[Mention, Mention | None, str]] = []
+        if target is not None and target.mentions:
+            for s in source.mentions:
+                for t in target.mentions:
+                    pairs.append((s, t, "forward"))
+                    if frame.symmetric:
+                        pairs.append((t, s, "reverse"))
+        elif len(source.mentions) > 1 and (frame.symmetric or _reciprocal(head)):
+            for s in source.mentions:
+                for t in source.mentions:
+                    if s is not t:
+                        pairs.append((s, t, "mutual"))
+        elif root_of(code) in self.lexicon.solo_roots:
+            pairs = [(s, None, "forward") for s in source.mentions]
+        trig_start = min(frame.matched)
+        trig_end = max(frame.matched) + 1
+        if trig_end - trig_start > 6:
+            trig_start, trig_end = frame.head, frame.head + 1
+        events: list[CodedEvent] = []
+        for src, tgt, direction in pairs:
+            if tgt is not None and (tgt is src or tgt.ref.code == src.ref.code):
+                continue
+            s_arg = source if direction == "forward" else (target or source)
+            t_arg = target if direction == "forward" else source
+            confidence = self._confidence(frame, src, tgt, s_arg, t_arg, head)
+            events.append(
+                CodedEvent(
+                    source=src.ref,
+                    target=tgt.ref if tgt is not None else None,
+                    code=code,
+                    sentence_start=sent_start,
+                    sentence_end=sent_end,
+                    trigger_start=trig_start,
+                    trigger_end=trig_end,
+                    negated=frame.negated,
+                    modality=modality,
+                    confidence=confidence,
+                    pattern="speech" if frame.kind == "speech" else _pattern_text(frame),
+                    source_token=src.start,
+                    target_token=tgt.start if tgt is not None else None,
+                )
+            )
+        return events
+
+    def _verb_actors(
+        self, state: _DocState, frame: _Frame, head: Token
+    ) -> tuple[_Arg | None, _Arg | None]:
+        doc = state.doc
+        source = self._subject(state, head)
+        passive_target: _Arg | None = None
+        if _is_passive(head):
+            passive_target = self._passive_subject(state, head)
+        target: _Arg | None = None
+        if "addressee_of" in frame.extra:
+            target = self._addressee(state, head)
+            addressed = any(c.dep_ in ("dobj", "dative", "obj", "iobj") for c in head.children)
+            if (target is None or not target.mentions) and not addressed:
+                inner = doc[frame.extra["fallback_target_from"]]
+                if inner.dep_ == "ccomp":
+                    # "demanded that Israel withdraw": the clause's subject is addressed.
+                    target = (
+                        self._passive_subject(state, inner)
+                        if _is_passive(inner)
+                        else self._subject(state, inner)
+                    )
+                if target is None or not target.mentions:
+                    target = self._target(state, frame, inner)
+        elif "target_from" in frame.extra:
+            if source is None and passive_target is not None:
+                # "X is expected to meet Y": the raised subject is the source.
+                source = passive_target
+            inner = doc[frame.extra["target_from"]]
+            target = self._target(state, frame, inner)
+            if (target is None or not target.mentions) and _is_passive(inner):
+                target = self._passive_subject(state, inner)
+        else:
+            target = passive_target or self._target(state, frame, head)
+        if frame.kind == "speech" and (target is None or not target.mentions):
+            target = self._clause_subject(state, head, source)
+        if source is not None and target is not None:
+            source_tokens = {m.start for m in source.mentions}
+            target.mentions = [m for m in target.mentions if m.start not in source_tokens]
+            if not target.mentions:
+                target = None
+        return source, target
+
+    def _subject(self, state: _DocState, verb: Token, depth: int = 0) -> _Arg | None:
+        if depth > 6:
+            return None
+        how = "direct" if depth == 0 else "inherited"
+        for child in verb.children:
+            if child.dep_ in ("nsubj", "csubj", "expl"):
+                if child.dep_ == "expl":
+                    continue
+                if child.lower_ in _RELATIVE and verb.dep_ == "relcl":
+                    return _Arg(self._np_actors(state, verb.head), "relative", verb.head.i)
+                return self._resolve(state, child, verb, how)
+        if _is_passive(verb):
+            for child in verb.children:
+                if child.dep_ == "agent":
+                    pobj = next((c for c in child.children if c.dep_ == "pobj"), None)
+                    if pobj is not None:
+                        return _Arg(self._np_actors(state, pobj), "agent", pobj.i)
+            if depth == 0:
+                return None
+        dep = verb.dep_
+        governor = verb.head
+        if governor.i == verb.i:
+            return None
+        if dep == "xcomp" or (dep == "advcl" and _infinitive(verb)):
+            if _lemma(governor) in self.lexicon.object_control:
+                addressee = self._addressee(state, governor)
+                if addressee is not None and addressee.mentions:
+                    addressee.how = "control"
+                    return addressee
+            inherited = self._subject(state, governor, depth + 1)
+            if inherited is not None and _is_passive(governor) and inherited.how == "agent":
+                # "X is expected to meet Y": the raised subject, not the agent, meets Y.
+                raised = self._passive_subject(state, governor)
+                return raised if raised is not None else inherited
+            if inherited is None and _is_passive(governor):
+                return self._passive_subject(state, governor)
+            return inherited
+        if dep == "conj" and governor.pos_ in ("VERB", "AUX", "ADJ"):
+            if _is_passive(governor) and not _is_passive(verb):
+                return None
+            return self._subject(state, governor, depth + 1)
+        if dep in ("advcl", "acomp", "pcomp", "ccomp") and verb.tag_ in ("VBG", "VBN", "VB"):
+            return self._subject(state, governor, depth + 1)
+        if dep == "relcl":
+            return _Arg(self._np_actors(state, governor), "relative", governor.i)
+        if dep in ("acomp",):
+            return self._subject(state, governor, depth + 1)
+        if dep == "pobj" and governor.dep_ == "prep":
+            return self._subject(state, governor.head, depth + 1)
+        return None
+
+    def _passive_subject(self, state: _DocState, verb: Token) -> _Arg | None:
+        for child in verb.children:
+            if child.dep_ == "nsubjpass":
+                if child.lower_ in _RELATIVE and verb.dep_ == "relcl":
+                    return _Arg(self._np_actors(state, verb.head), "relative", verb.head.i)
+                return self._resolve(state, child, verb, "direct")
+        if verb.dep_ == "conj" and _is_passive(verb.head):
+            return self._passive_subject(state, verb.head)
+        return None
+
+    def _resolve(self, state: _DocState, tok: Token, verb: Token, how: str) -> _Arg:
+        if tok.pos_ == "PRON" and tok.lower_ in _PRONOUNS:
+            # An embedded pronoun subject is the subject of the clause that embeds it.
+            node = verb
+            while (
+                node.dep_ in ("ccomp", "xcomp", "advcl", "conj", "relcl") and node.head.i != node.i
+            ):
+                governor = node.head
+                for child in governor.children:
+                    if child.dep_ in ("nsubj", "nsubjpass") and child.pos_ != "PRON":
+                        mentions = self._np_actors(state, child)
+                        if mentions:
+                            via = (
+                                governor.i
+                                if self.lexicon.in_class("speech", _lemma(governor))
+                                else None
+                            )
+                            return _Arg(mentions, "pronoun", child.i, via_speech=via)
+                node = governor
+            if state.last_subjects:
+                return _Arg(list(state.last_subjects), "previous", None)
+            return _Arg([], "pronoun", tok.i)
+        return _Arg(self._np_actors(state, tok), how, tok.i)
+
+    def _np_actors(self, state: _DocState, tok: Token, depth: int = 0) -> list[Mention]:
+        """Actors named by the noun phrase headed by ``tok``, its conjuncts included."""
+        if depth > 4:
+            return []
+        found: list[Mention] = []
+        own = state.by_token.get(tok.i)
+        if own is not None:
+            found.append(own)
+        else:
+            for core in _core(tok):
+                mention = state.by_token.get(core.i)
+                if mention is not None and mention not in found:
+                    found.append(mention)
+            if not found and tok.pos_ in ("NOUN", "PROPN", "PRON", "ADJ", "NUM"):
+                # "leaders of China and Japan", "opponents of the Senate"
+                for child in tok.children:
+                    if child.dep_ == "prep" and child.lower_ == "of":
+                        for pobj in child.children:
+                            if pobj.dep_ == "pobj":
+                                found.extend(self._np_actors(state, pobj, depth + 1))
+        for child in tok.children:
+            # A list can parse as apposition ("The US, Russia, and Switzerland met").
+            listed = child.dep_ == "appos" and child.pos_ == "PROPN" and child.i in state.by_token
+            if child.dep_ == "conj" or listed:
+                for mention in self._np_actors(state, child, depth + 1):
+                    if mention not in found:
+                        found.append(mention)
+        return found
+
+    def _addressee(self, state: _DocState, verb: Token) -> _Arg | None:
+        """The object an appeal or demand is addressed to (``urged China``, ``called on Japan``)."""
+        for child in verb.children:
+            if child.dep_ in ("dobj", "dative", "obj", "iobj"):
+                mentions = self._np_actors(state, child)
+                if mentions:
+                    return _Arg(mentions, "object", child.i)
+        for child in verb.children:
+            if child.dep_ == "prep" and child.lower_ in ("on", "upon", "to"):
+                for pobj in child.children:
+                    if pobj.dep_ == "pobj":
+                        mentions = self._np_actors(state, pobj)
+                        if mentions:
+                            return _Arg(mentions, "prep", pobj.i)
+        return None
+
+    def _target(self, state: _DocState, frame: _Frame, verb: Token) -> _Arg | None:
+        doc = state.doc
+        matched = set(frame.matched)
+        # 1. the object of a preposition the pattern names ("fire ... at", "meet with")
+        for i in frame.matched:
+            tok = doc[i]
+            if tok.dep_ in ("prep", "dative", "agent") and tok.i != verb.i:
+                for pobj in tok.children:
+                    if pobj.dep_ == "pobj":
+                        mentions = self._np_actors(state, pobj)
+                        if mentions:
+                            return _Arg(mentions, "pattern", pobj.i)
+        # 2. the direct object (or what its event noun is about)
+        for child in verb.children:
+            if child.dep_ in ("dobj", "obj", "attr", "oprd"):
+                if child.i in matched:
+                    found = self._nested(state, child, 0)
+                    if found is not None:
+                        return found
+                    continue
+                mentions = self._np_actors(state, child)
+                if mentions:
+                    return _Arg(mentions, "object", child.i)
+                found = self._nested(state, child, 0)
+                if found is not None:
+                    return found
+        # 3. the indirect object ("gave Israel arms", "told Blinken that")
+        for child in verb.children:
+            if child.dep_ in ("dative", "iobj"):
+                mentions = self._np_actors(state, child)
+                if not mentions:
+                    for pobj in child.children:
+                        if pobj.dep_ == "pobj":
+                            mentions = self._np_actors(state, pobj)
+                if mentions:
+                    return _Arg(mentions, "object", child.i)
+        # 4. a prepositional target of the verb itself
+        for prep in _TARGET_PREPS:
+            for child in verb.children:
+                if child.dep_ == "prep" and child.lower_ == prep:
+                    for pobj in child.children:
+                        if pobj.dep_ == "pobj":
+                            mentions = self._np_actors(state, pobj)
+                            if mentions:
+                                return _Arg(mentions, "prep", pobj.i)
+                            found = self._nested(state, pobj, 1)
+                            if found is not None:
+                                return found
+        # 5. a particle verb's object sits under the particle ("crack down on X")
+        for child in verb.children:
+            if child.dep_ == "prt":
+                for grand in child.children:
+                    if grand.dep_ == "prep":
+                        for pobj in grand.children:
+                            if pobj.dep_ == "pobj":
+                                mentions = self._np_actors(state, pobj)
+                                if mentions:
+                                    return _Arg(mentions, "prep", pobj.i)
+        return None
+
+    def _nested(self, state: _DocState, noun: Token, depth: int) -> _Arg | None:
+        """An actor in a prepositional phrase under ``noun`` ("ties with Gondor")."""
+        if depth > 3:
+            return None
+        for child in noun.children:
+            if child.dep_ == "prep" and child.lower_ in _NESTED_PREPS:
+                for pobj in child.children:
+                    if pobj.dep_ != "pobj":
+                        continue
+                    mentions = self._np_actors(state, pobj)
+                    if mentions:
+                        return _Arg(mentions, "nested", pobj.i)
+                    found = self._nested(state, pobj, depth + 1)
+                    if found is not None:
+                        return found
+        return None
+
+    def _clause_subject(self, state: _DocState, verb: Token, source: _Arg | None) -> _Arg | None:
+        """For a bare statement, the subject of the reported clause ("noted that Y ...")."""
+        own = {m.start for m in source.mentions} if source is not None else set()
+        for child in verb.children:
+            if child.dep_ in ("ccomp", "xcomp"):
+                for grand in child.children:
+                    if grand.dep_ in ("nsubj", "nsubjpass") and grand.pos_ != "PRON":
+                        mentions = [m for m in self._np_actors(state, grand) if m.start not in own]
+                        if mentions:
+                            return _Arg(mentions, "clause", grand.i)
+        return None
+
+    def _noun_actors(self, state: _DocState, noun: Token) -> tuple[_Arg | None, _Arg | None]:
+        source: _Arg | None = None
+        target: _Arg | None = None
+        for child in noun.children:
+            if child.dep_ == "poss":
+                mentions = self._np_actors(state, child)
+                if mentions:
+                    source = _Arg(mentions, "possessive", child.i)
+        for child in noun.children:
+            if child.dep_ != "prep":
+                continue
+            pobjs = [c for c in child.children if c.dep_ == "pobj"]
+            if not pobjs:
+                continue
+            mentions = self._np_actors(state, pobjs[0])
+            if not mentions:
+                continue
+            word = child.lower_
+            if word == "between" and len(mentions) >= 2 and source is None:
+                source = _Arg(mentions[:1], "between", pobjs[0].i)
+                target = _Arg(mentions[1:], "between", pobjs[0].i)
+            elif word == "by" and source is None:
+                source = _Arg(mentions, "agent", pobjs[0].i)
+            elif word in ("to", "with", "against", "on", "in", "at") and target is None:
+                target = _Arg(mentions, "prep", pobjs[0].i)
+        if source is None:
+            governor = _governing_verb(noun)
+            if governor is not None and _lemma(governor) in self.lexicon.light_verbs:
+                source = self._subject(state, governor)
+        if source is None or target is None:
+            return None, None
+        return source, target
+
+    # -------------------------------------------------------------- confidence
+
+    def _confidence(
+        self,
+        frame: _Frame,
+        source: Mention,
+        target: Mention | None,
+        s_arg: _Arg | None,
+        t_arg: _Arg | None,
+        head: Token,
+    ) -> float:
+        score = frame.verb_weight
+        score *= _MATCH_WEIGHT.get(source.ref.match, 0.85)
+        score *= _HOW_WEIGHT.get(s_arg.how if s_arg is not None else "direct", 0.8)
+        if target is None:
+            score *= 0.75
+        else:
+            score *= _MATCH_WEIGHT.get(target.ref.match, 0.85) ** 0.5
+            score *= _HOW_WEIGHT.get(t_arg.how if t_arg is not None else "prep", 0.8)
+        distance = max(abs(source.start - head.i), abs(target.start - head.i) if target else 0)
+        score *= math.exp(-max(0, distance - 6) / 30)
+        if frame.modality == "hypothetical":
+            score *= 0.8
+        if frame.kind == "speech":
+            score *= 0.8
+        return round(max(0.01, min(1.0, score)), 3)
+
+
+# ---------------------------------------------------------------------- state
+
+
+@dataclass
+class _DocState:
+    doc: Doc
+    by_token: dict[int, Mention]
+    last_subjects: list[Mention] = field(default_factory=list)
+
+    def remember_subjects(self, doc: Doc, start: int, end: int, frames: dict[int, _Frame]) -> None:
+        """Keep the main subject of a sentence for pronouns in the next one."""
+        for i in range(start, end):
+            tok = doc[i]
+            if tok.dep_ in ("nsubj", "nsubjpass") and tok.head.dep_ == "ROOT":
+                if tok.pos_ == "PRON":
+                    return  # the antecedent carries over
+                mentions = [
+                    self.by_token[j]
+                    for j in range(tok.left_edge.i, tok.i + 1)
+                    if j in self.by_token
+                ]
+                unique: list[Mention] = []
+                for m in mentions:
+                    if m not in unique:
+                        unique.append(m)
+                if unique:
+                    self.last_subjects = unique[-1:]
+                return
+
+
+# -------------------------------------------------------------------- helpers
+
+
+def _lemma(tok: Token) -> str:
+    return (tok.lemma_ or tok.text).lower()
+
+
+def _depth(tok: Token) -> int:
+    depth = 0
+    while tok.head.i != tok.i and depth < 64:
+        tok = tok.head
+        depth += 1
+    return depth
+
+
+def _phrase(tok: Token) -> list[Token]:
+    """The tokens of ``tok``'s phrase, not crossing into clauses or subjects."""
+    out: list[Token] = []
+    stack = [(c, 1) for c in tok.children if c.dep_ not in _PHRASE_STOP]
+    while stack:
+        node, depth = stack.pop(0)
+        out.append(node)
+        if depth < 4:
+            stack.extend((c, depth + 1) for c in node.children if c.dep_ not in _PHRASE_STOP)
+    return out
+
+
+def _core(tok: Token) -> Iterable[Token]:
+    """The head of a noun phrase and its pre-modifiers (not its clauses or PPs)."""
+    stack = [tok]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if node.i in seen:
+            continue
+        seen.add(node.i)
+        yield node
+        stack.extend(c for c in node.children if c.dep_ in _NP_CORE)
+
+
+def _complement(tok: Token, clausal: bool) -> Token | None:
+    """The infinitival (or, for demands and appeals, clausal) complement carrying an event."""
+    for child in tok.children:
+        if child.dep_ == "xcomp":
+            return child
+    if clausal:
+        for child in tok.children:
+            if child.dep_ == "ccomp":
+                return child
+    for child in tok.children:
+        # "agreed on holding talks", "refrain from attacking"
+        if child.dep_ == "prep":
+            for pcomp in child.children:
+                if pcomp.dep_ == "pcomp" and pcomp.tag_ == "VBG":
+                    return pcomp
+    return None
+
+
+def _governing_verb(noun: Token) -> Token | None:
+    """The verb whose object (or prepositional object) ``noun`` is."""
+    node = noun
+    if node.dep_ in ("dobj", "obj", "nsubjpass", "attr"):
+        return node.head if node.head.pos_ in ("VERB", "AUX") else None
+    if node.dep_ == "pobj" and node.head.dep_ == "prep":
+        head = node.head.head
+        return head if head.pos_ in ("VERB", "AUX") else None
+    return None
+
+
+def _is_passive(tok: Token) -> bool:
+    return any(c.dep_ in ("nsubjpass", "auxpass") for c in tok.children) or (
+        tok.tag_ == "VBN" and any(c.dep_ == "agent" for c in tok.children)
+    )
+
+
+def _negated(tok: Token) -> bool:
+    if any(c.dep_ == "neg" for c in tok.children):
+        return True
+    # "no longer", "never" attach as advmod on some parses
+    return any(c.dep_ == "advmod" and c.lower_ in ("never",) for c in tok.children)
+
+
+def _infinitive(tok: Token) -> bool:
+    return any(c.dep_ == "aux" and c.lower_ == "to" for c in tok.children)
+
+
+def _infinitive_governors(tok: Token) -> list[Token]:
+    """The verbs an infinitive clause hangs from, nearest first ("wants to go to attack")."""
+    out: list[Token] = []
+    node = tok
+    while (node.dep_ == "xcomp" or (node.dep_ == "advcl" and _infinitive(node))) and len(out) < 6:
+        node = node.head
+        out.append(node)
+    return out
+
+
+def _has_future_marker(tok: Token) -> bool:
+    # "is going to attack"
+    head = tok.head
+    return (
+        tok.dep_ == "xcomp"
+        and _lemma(head) == "go"
+        and head.tag_ == "VBG"
+        and any(c.dep_ == "aux" and _lemma(c) == "be" for c in head.children)
+    )
+
+
+def _in_conditional(tok: Token) -> bool:
+    node = tok
+    for _ in range(8):
+        if any(c.dep_ == "mark" and c.lower_ in _HYPOTHETICAL_MARKS for c in node.children):
+            return True
+        if node.dep_ not in ("conj", "xcomp", "advcl") or node.head.i == node.i:
+            return False
+        node = node.head
+    return False
+
+
+def _reported(tok: Token, lexicon: Lexicon) -> bool:
+    node = tok
+    for _ in range(8):
+        if node.head.i == node.i:
+            return False
+        if node.dep_ == "ccomp" and lexicon.in_class("speech", _lemma(node.head)):
+            return True
+        node = node.head
+    return False
+
+
+def _inside(tok: Token, ancestor: Token) -> bool:
+    return any(a.i == ancestor.i for a in tok.ancestors)
+
+
+def _reciprocal(verb: Token) -> bool:
+    """True when the verb's phrase marks the action as mutual ("their meeting", "each other")."""
+    return any(t.lower_ in _RECIPROCAL for t in _phrase(verb))
+
+
+def _pattern_text(frame: _Frame) -> str:
+    return frame.pattern.text if frame.pattern is not None else frame.code
+
+
+def _dedupe(events: list[CodedEvent]) -> list[CodedEvent]:
+    best: dict[tuple[str, str, str], CodedEvent] = {}
+    order: list[tuple[str, str, str]] = []
+    for event in events:
+        key = (event.source.code, event.target.code if event.target else "", event.code)
+        if key not in best:
+            order.append(key)
+            best[key] = event
+        elif event.confidence > best[key].confidence:
+            best[key] = event
+    return [best[k] for k in order]
+
+
+__all__ = ["CodedEvent", "EventCoder", "Mention", "event_id"]
