@@ -154,6 +154,28 @@ def test_broker_dies_with_a_killed_parent(tmp_path: Path) -> None:
             parent.kill()
 
 
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_run_foreground_prints_the_address_and_stops_on_a_signal(
+    stop_signal: signal.Signals, tmp_path: Path
+) -> None:
+    script = "from pipeline.broker import run_foreground; raise SystemExit(run_foreground())"
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=tmp_path
+    ) as runner:
+        try:
+            assert runner.stdout is not None
+            bootstrap = runner.stdout.readline().strip()
+            host, port = bootstrap.split(":")
+            assert host == "127.0.0.1"
+            wait_for_kafka(bootstrap, timeout=10)
+            runner.send_signal(stop_signal)
+            assert runner.wait(15) == 0
+            with pytest.raises(OSError):
+                socket.create_connection((host, int(port)), timeout=1).close()
+        finally:
+            runner.kill()
+
+
 def test_a_produce_during_a_pause_completes_after_resume(
     broker: BrokerHandle, kafka_clients: KafkaClients, unique_name: Callable[[str], str]
 ) -> None:
