@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import tomllib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -61,10 +61,21 @@ CAMEO_AGENTS = frozenset(
 )
 """CAMEO agent (role) codes, used to split dictionary codes into country and agent."""
 
+NON_STATE = frozenset({"IGO", "NGO", "NGM", "MNC", "IMG", "UIS", "INT"})
+"""First segments of CAMEO codes for actors that belong to no state."""
+REGIONS = frozenset(
+    "AFR ASA BLK CAU CRB EAF EEU EUR LAM MEA NAF NMR PGS SAF SAM SAS SCN SEA WAF WST "
+    "ARB MDT CAS".split()
+)
+"""CAMEO region codes: they take an agent ("AFRREB") but are no country."""
+
 _POSSESSIVE = frozenset({"'s", "'", "\u2019s", "\u2019", "s"})
 _FILLER_POS = frozenset({"ADJ", "NOUN", "PROPN", "NUM"})
 _LINK_PREPS = frozenset({"of", "in", "from"})
 _DETERMINERS = frozenset({"the"})
+_NAME_PARTICLES = frozenset(
+    {"al", "el", "bin", "ibn", "de", "da", "van", "von", "der", "le", "jr", "mr"}
+)
 _MAX_FILLER = 3
 
 
@@ -120,6 +131,7 @@ class _Hit:
     kind: str
     actor: _Actor | None = None
     agent: _Agent | None = None
+    user: bool = False
 
 
 @dataclass(slots=True)
@@ -129,6 +141,15 @@ class _Raw:
     start: int
     end: int
     hit: _Hit
+    as_agent: bool = False
+
+    @property
+    def is_actor(self) -> bool:
+        return self.hit.actor is not None and not self.as_agent
+
+    @property
+    def is_agent(self) -> bool:
+        return self.hit.agent is not None and (self.as_agent or self.hit.actor is None)
 
 
 @dataclass(slots=True)
@@ -143,21 +164,21 @@ class _Chain:
 
     @property
     def actors(self) -> list[_Raw]:
-        found = [p for p in self.parts if p.hit.actor is not None]
+        found = [p for p in self.parts if p.is_actor]
         if self.extra_actor is not None:
             found.append(self.extra_actor)
         return found
 
     @property
     def agents(self) -> list[_Raw]:
-        return [p for p in self.parts if p.hit.agent is not None]
+        return [p for p in self.parts if p.is_agent]
 
 
 @dataclass(slots=True)
 class _Coref:
     """What the article has said so far, for surnames and titles."""
 
-    surnames: dict[str, ActorRef] = field(default_factory=dict)
+    names: dict[str, tuple[int, ActorRef]] = field(default_factory=dict)
     titles: dict[str, ActorRef] = field(default_factory=dict)
 
 
@@ -297,18 +318,17 @@ def _load_people(gaz: Gazetteer, data: dict[str, Any]) -> None:
             gaz.add(alias, _Hit("alias", actor=actor))
 
 
-def _common_country(rules: Sequence[CodeRule], countries: Iterable[str]) -> str | None:
+def _common_country(rules: Sequence[CodeRule], countries: Container[str]) -> str | None:
     """The country every code of a dictionary entry shares, for dates no code covers."""
-    known = set(countries)
     heads = {rule.code[:3] for rule in rules}
     if len(heads) == 1:
         head = heads.pop()
-        if head in known:
+        if head in countries:
             return head
     return None
 
 
-def _user_actor(entry: ActorEntry, countries: Iterable[str]) -> _Actor:
+def _user_actor(entry: ActorEntry, countries: Container[str]) -> _Actor:
     return _Actor(
         entry.name,
         entry.rules,
@@ -319,6 +339,23 @@ def _user_actor(entry: ActorEntry, countries: Iterable[str]) -> _Actor:
 
 def _user_agent(entry: AgentEntry) -> _Agent:
     return _Agent(entry.name, entry.code, prefix=entry.prefix)
+
+
+def _add(index: PhraseIndex[_Hit], phrase: Phrase, hit: _Hit) -> None:
+    """Add a phrase; an actor and an agent reading of the same phrase are kept together.
+
+    "Senate" can be a dictionary's U.S. Senate and the agent LEG: after a
+    country ("Rwanda's Senate") the agent reading applies.
+    """
+    known = index.get(phrase)
+    # User dictionaries replace the default data outright; within one layer an
+    # actor and an agent reading of a phrase are merged.
+    if known is not None and known.user == hit.user and "block" not in (hit.kind, known.kind):
+        if hit.actor is None and known.actor is not None and hit.agent is not None:
+            hit = _Hit(known.kind, actor=known.actor, agent=hit.agent, user=hit.user)
+        elif hit.agent is None and known.agent is not None and hit.actor is not None:
+            hit = _Hit(hit.kind, actor=hit.actor, agent=known.agent, user=hit.user)
+    index.add(phrase, hit)
 
 
 # --------------------------------------------------------------------------- the coder
@@ -358,21 +395,30 @@ class ActorCoder:
         gaz = default_gazetteer()
         index: PhraseIndex[_Hit] = PhraseIndex()
         for phrase, hit in gaz.entries:
-            index.add(phrase, hit)
+            _add(index, phrase, hit)
         agent_codes = set(CAMEO_AGENTS)
         for agent_path in agent_dictionaries:
             for agent_entry in load_agent_dictionary(Path(agent_path)):
                 agent_codes.add(agent_entry.code[:3])
-                agent_hit = _Hit("agent", agent=_user_agent(agent_entry))
+                agent_hit = _Hit("agent", agent=_user_agent(agent_entry), user=True)
                 for phrase in agent_entry.phrases:
-                    index.add(phrase, agent_hit)
-        countries = set(gaz.country_names)
-        for actor_path in actor_dictionaries:
-            for actor_entry in load_actor_dictionary(Path(actor_path)):
-                actor_hit = _Hit("dictionary", actor=_user_actor(actor_entry, countries))
-                for phrase in actor_entry.phrases:
-                    index.add(phrase, actor_hit)
-        return cls(index, dict(gaz.country_names), dict(gaz.agent_labels), frozenset(agent_codes))
+                    _add(index, phrase, agent_hit)
+        countries = dict(gaz.country_names)
+        user_actors = [
+            entry for path in actor_dictionaries for entry in load_actor_dictionary(Path(path))
+        ]
+        # A user dictionary may define states of its own (the validation suite's
+        # fictional ones): any code head that is not a non-state or region code.
+        for entry in user_actors:
+            for rule in entry.rules:
+                head = rule.code[:3]
+                if len(head) == 3 and head.isalpha() and head not in NON_STATE | REGIONS:
+                    countries.setdefault(head, head)
+        for actor_entry in user_actors:
+            actor_hit = _Hit("dictionary", actor=_user_actor(actor_entry, countries), user=True)
+            for phrase in actor_entry.phrases:
+                _add(index, phrase, actor_hit)
+        return cls(index, countries, dict(gaz.agent_labels), frozenset(agent_codes))
 
     # ---------------------------------------------------------------- public API
 
@@ -390,15 +436,52 @@ class ActorCoder:
         chains = self._chain(doc, raws)
         coref = _Coref()
         mentions: list[ActorMention] = []
+        bases: list[str | None] = []
         taken: set[int] = set()
         for chain in chains:
-            mention = self._resolve(doc, chain, story_date, coref)
-            if mention is not None:
-                mentions.append(mention)
-                taken.update(range(mention.start, mention.end))
-        mentions.extend(self._surname_mentions(doc, mentions, taken))
+            resolved = self._resolve(doc, chain, story_date, coref)
+            if resolved is not None:
+                mentions.append(resolved[0])
+                bases.append(resolved[1])
+                taken.update(range(resolved[0].start, resolved[0].end))
+        mentions = self._share_country(doc, mentions, bases)
+        mentions.extend(self._surname_mentions(doc, coref, taken))
         mentions.sort(key=lambda m: m.start)
         return mentions
+
+    def _share_country(
+        self, doc: Doc, mentions: list[ActorMention], bases: list[str | None]
+    ) -> list[ActorMention]:
+        """Coordinated agents share a country: "Danish media and government" -> DNKGOV."""
+        owner: dict[int, int] = {}
+        for i, mention in enumerate(mentions):
+            for t in range(mention.start, mention.end):
+                owner[t] = i
+        out = list(mentions)
+        for i, mention in enumerate(mentions):
+            if not mention.ref.code.startswith(UNKNOWN) or mention.ref.agent is None:
+                continue
+            head = doc[mention.end - 1]
+            partners = [head.head] if head.dep_ == "conj" else []
+            partners += [t for t in head.children if t.dep_ == "conj"]
+            for partner in partners:
+                j = owner.get(partner.i)
+                if j is None or j == i or bases[j] is None:
+                    continue
+                base = bases[j]
+                assert base is not None
+                code = self.combine(base, mention.ref.agent)
+                country, agent = self.code_parts(code)
+                name = f"{mentions[j].ref.name.rsplit(' ', 1)[0]} {mention.ref.name}"
+                out[i] = ActorMention(
+                    mention.start,
+                    mention.end,
+                    mention.ref.model_copy(
+                        update={"code": code, "country": country, "agent": agent, "name": name}
+                    ),
+                )
+                break
+        return out
 
     def code_parts(self, code: str) -> tuple[str | None, str | None]:
         """Split a CAMEO actor code into its country and (first) agent.
@@ -411,7 +494,7 @@ class ActorCoder:
         """
         head = code[:3]
         country = head if head in self._country_names else None
-        start = 3 if country is not None or head == UNKNOWN else 0
+        start = 3 if country is not None or head == UNKNOWN or head in REGIONS else 0
         agent = None
         for i in range(start, len(code) - 2, 3):
             if code[i : i + 3] in self._agent_codes and (i > 0 or head not in ("IGO", "NGO")):
@@ -514,22 +597,21 @@ class ActorCoder:
             if token.pos_ not in _FILLER_POS or token.ent_type_ in ("GPE", "NORP"):
                 return False
         has_actor = bool(chain.actors)
-        if raw.hit.agent is not None:
-            # "the Russian foreign minister", "Foreign Ministry spokesman".
+        if raw.hit.agent is not None and (raw.hit.actor is None or has_actor):
+            # "the Russian foreign minister", "Foreign Ministry spokesman", "Rwanda's Senate".
+            raw.as_agent = True
             return True
         # raw is an actor.
         if self._is_person(doc, raw):
-            return last.hit.agent is not None or not any(
-                self._is_person(doc, p) for p in chain.actors
-            )
-        if last.hit.agent is not None and not has_actor and not gap:
+            return last.is_agent or not any(self._is_person(doc, p) for p in chain.actors)
+        if last.is_agent and not has_actor and not gap and last.hit.agent is not None:
             # "MSF Arnor": an agent right before a country.
             return last.hit.agent.prefix
         return False
 
     def _prepositional(self, doc: Doc, left: _Chain, right: _Chain) -> bool:
         """``lawmakers in Ukraine``: an agent-only chain, a preposition, a lone actor."""
-        if left.actors or len(right.parts) != 1 or right.parts[0].hit.actor is None:
+        if left.actors or len(right.parts) != 1 or not right.parts[0].is_actor:
             return False
         actor = right.parts[0]
         if actor.hit.kind in ("metonym",) or actor.hit.actor is None or actor.hit.actor.person:
@@ -549,7 +631,7 @@ class ActorCoder:
     def _absorb_name(doc: Doc, chain: _Chain) -> None:
         """Take an unknown person's name after a title into the chain's span."""
         last = chain.parts[-1]
-        if last.hit.agent is None or last is not chain.parts[-1] or chain.end != last.end:
+        if not last.is_agent or chain.end != last.end:
             return
         end = chain.end
         while end < len(doc) and doc[end].ent_type_ == "PERSON" and doc[end].pos_ == "PROPN":
@@ -562,20 +644,20 @@ class ActorCoder:
 
     def _resolve(
         self, doc: Doc, chain: _Chain, day: date | None, coref: _Coref
-    ) -> ActorMention | None:
-        actors = chain.actors
-        agents = chain.agents
-        agent = self._pick_agent(agents)
+    ) -> tuple[ActorMention, str | None] | None:
+        """Code one chain; also return the actor's own code when an agent was added to it."""
+        agent = self._pick_agent(chain.agents)
         primary: _Raw | None = None
         code: str | None = None
-        for raw in reversed(actors):
+        for raw in reversed(chain.actors):
             assert raw.hit.actor is not None
             candidate = raw.hit.actor.code_on(day)
             if candidate is None:
                 continue
-            if primary is None or self._is_person(doc, raw):
+            person = self._is_person(doc, raw)
+            if primary is None or person:
                 primary, code = raw, candidate
-                if self._is_person(doc, raw):
+                if person:
                     break
         start, end = chain.start, chain.end
         span = Span(start=doc[start].idx, end=doc[end - 1].idx + len(doc[end - 1].text))
@@ -586,7 +668,7 @@ class ActorCoder:
             referred = self._title_coref(doc, chain, agent, coref)
             if referred is not None:
                 ref = referred.model_copy(update={"text": text, "span": span, "match": "coref"})
-                return ActorMention(start, end, ref)
+                return ActorMention(start, end, ref), None
             code = f"{agent.code}{UNKNOWN}" if agent.prefix else f"{UNKNOWN}{agent.code}"
             ref = ActorRef(
                 text=text,
@@ -598,25 +680,25 @@ class ActorCoder:
                 match="agent",
             )
             self._remember(doc, chain, None, agent, ref, day, coref)
-            return ActorMention(start, end, ref)
+            return ActorMention(start, end, ref), None
         assert primary.hit.actor is not None
         actor = primary.hit.actor
-        country, own_agent = self.code_parts(code)
+        person = self._is_person(doc, primary)
         kind = "dictionary" if actor.user else primary.hit.kind
         name = actor.name
-        if agent is not None and own_agent is None and country is not None:
-            code = f"{agent.code}{code}" if agent.prefix else f"{code}{agent.code}"
-            own_agent = agent.code[:3]
-            if not actor.person and not self._is_person(doc, primary):
-                name = f"{actor.name} {self._agent_label(agent)}"
-                if not actor.user:
-                    kind = "agent"
-        elif agent is not None and chain.person_tokens is not None and not actor.person:
-            kind = "title"
-        if chain.person_tokens is not None and not self._is_person(doc, primary):
+        base: str | None = None
+        if agent is not None:
+            combined = self.combine(code, agent.code, prefix=agent.prefix)
+            if combined != code:
+                base, code = code, combined
+                if not person:
+                    name = f"{actor.name} {self._agent_label(agent)}"
+                    kind = kind if actor.user else "agent"
+        if chain.person_tokens is not None and not person:
             kind = "title"
             first, last = chain.person_tokens
             name = doc[first:last].text
+        country, own_agent = self.code_parts(code)
         ref = ActorRef(
             text=text,
             name=name,
@@ -627,7 +709,28 @@ class ActorCoder:
             match=kind,
         )
         self._remember(doc, chain, primary, agent, ref, day, coref)
-        return ActorMention(start, end, ref)
+        return ActorMention(start, end, ref), base
+
+    def combine(self, code: str, agent: str, *, prefix: bool = False) -> str:
+        """Add an agent to an actor code, as CAMEO coders do.
+
+        A code that already carries an agent ("USAGOV") or the same letters, or
+        that belongs to no state ("IGOUNO"), is returned unchanged.
+
+        Args:
+            code: The actor code, e.g. ``"RUS"`` or ``"PSEGZA"``.
+            agent: The agent code, e.g. ``"MIL"``.
+            prefix: Put the agent first (``NGO~`` agents: ``"NGOARN"``).
+
+        Returns:
+            The combined code.
+        """
+        country, own = self.code_parts(code)
+        if own is not None or agent in code:
+            return code
+        if country is None and code[:3] not in REGIONS:
+            return code
+        return f"{agent}{code}" if prefix else f"{code}{agent}"
 
     @staticmethod
     def _pick_agent(agents: list[_Raw]) -> _Agent | None:
@@ -662,17 +765,24 @@ class ActorCoder:
             person = (primary.start, primary.end)
         if person is None:
             return
-        tokens = [t for t in doc[person[0] : person[1]] if t.pos_ == "PROPN" or t.is_title]
-        if tokens:
-            keys = word_keys(tokens[-1].text)
-            if keys:
-                coref.surnames[keys[-1]] = ref
+        # Any part of the name may come back alone: the surname ("Blinken") or,
+        # with family names first, the first token ("Wang" of "Wang Yi").
+        tokens = [
+            t
+            for t in doc[person[0] : person[1]]
+            if (t.pos_ == "PROPN" or t.is_title)
+            and len(t.text.rstrip(".")) > 1
+            and t.lower_ not in _NAME_PARTICLES
+        ]
+        for n, token in enumerate(reversed(tokens)):
+            for key in word_keys(token.text):
+                if n == 0 or key not in coref.names:
+                    coref.names[key] = (person[1], ref)
         if agent is not None and agent.title:
             coref.titles[agent.name] = ref
         if primary is not None and primary.hit.actor is not None:
             title = primary.hit.actor.title_on(day)
             if title is not None:
-                coref.titles.setdefault(title, ref)
                 coref.titles[title] = ref
 
     @staticmethod
@@ -683,33 +793,17 @@ class ActorCoder:
             return None
         return coref.titles.get(agent.name)
 
-    def _surname_mentions(
-        self, doc: Doc, mentions: list[ActorMention], taken: set[int]
-    ) -> Iterator[ActorMention]:
-        """Later bare surnames of people named earlier in full."""
-        if not mentions:
-            return
-        known: dict[str, tuple[int, ActorRef]] = {}
-        ordered = sorted(mentions, key=lambda m: m.start)
-        for mention in ordered:
-            tokens = [
-                t
-                for t in doc[mention.start : mention.end]
-                if t.ent_type_ == "PERSON" or (t.pos_ == "PROPN" and mention.ref.match != "agent")
-            ]
-            if tokens and any(t.ent_type_ == "PERSON" for t in tokens):
-                keys = word_keys(tokens[-1].text)
-                if keys and keys[-1] not in known:
-                    known[keys[-1]] = (mention.end, mention.ref)
-        if not known:
+    def _surname_mentions(self, doc: Doc, coref: _Coref, taken: set[int]) -> Iterator[ActorMention]:
+        """Later parts of names said in full earlier: "Wang" after "Wang Yi"."""
+        if not coref.names:
             return
         for token in doc:
-            if token.i in taken or token.pos_ != "PROPN":
+            if token.i in taken or token.pos_ != "PROPN" or token.ent_type_ in ("GPE", "NORP"):
                 continue
             keys = word_keys(token.text)
-            if not keys or keys[-1] not in known:
+            if len(keys) != 1 or keys[0] not in coref.names:
                 continue
-            after, ref = known[keys[-1]]
+            after, ref = coref.names[keys[0]]
             if token.i < after:
                 continue
             span = Span(start=token.idx, end=token.idx + len(token.text))

@@ -33,6 +33,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -52,7 +53,8 @@ _CODE_OK = re.compile(r"^[A-Z0-9-]+$")
 _DATE_DIGITS = re.compile(r"\d+")
 
 
-def word_keys(text: str) -> list[str]:
+@lru_cache(maxsize=1 << 16)
+def word_keys(text: str) -> tuple[str, ...]:
     """Return the matching keys of one word or token.
 
     Args:
@@ -61,6 +63,8 @@ def word_keys(text: str) -> list[str]:
     Returns:
         Zero or more keys; punctuation-only input gives none.
     """
+    if text.isalnum() and text.isascii():
+        return (text.lower(),)
     if not text.isascii():
         folded = unicodedata.normalize("NFKD", text)
         text = "".join(c for c in folded if not unicodedata.combining(c))
@@ -76,7 +80,7 @@ def word_keys(text: str) -> list[str]:
             out.append(part)
         if possessive:
             out.append("s")
-    return out
+    return tuple(out)
 
 
 def phrase_keys(words: Iterable[str]) -> tuple[str, ...]:
@@ -452,21 +456,31 @@ class PhraseIndex(Generic[T]):
         return self._size
 
     def add(self, phrase: Phrase, value: T) -> None:
-        """Add (or replace) a phrase."""
-        if len(phrase.keys) == 1 and phrase.stem:
-            if phrase.keys[0] not in self._stems:
+        """Add a phrase, replacing any earlier value of the same phrase."""
+        first, rest = phrase.keys[0], phrase.keys[1:]
+        bucket = self._by_first.setdefault(first, {})
+        if len(phrase.keys) == 1:
+            # One key is stored either as a whole word or as a stem: the later wins.
+            known = first in self._stems or () in bucket
+            self._stems.pop(first, None)
+            bucket.pop((), None)
+            if not known:
                 self._size += 1
-            self._stems[phrase.keys[0]] = value
-            return
-        bucket = self._by_first.setdefault(phrase.keys[0], {})
-        rest = phrase.keys[1:]
-        if rest not in bucket:
+            if phrase.stem:
+                self._stems[first] = value
+                self._sorted.pop(first, None)
+                return
+        elif rest not in bucket:
             self._size += 1
-        # A whole-word form of the same phrase is kept over a stem form.
-        if rest in bucket and bucket[rest][0] is False and phrase.stem:
-            return
         bucket[rest] = (phrase.stem, value)
-        self._sorted.pop(phrase.keys[0], None)
+        self._sorted.pop(first, None)
+
+    def get(self, phrase: Phrase) -> T | None:
+        """The value stored for exactly this phrase (whole word or stem), if any."""
+        if len(phrase.keys) == 1 and phrase.keys[0] in self._stems:
+            return self._stems[phrase.keys[0]]
+        found = self._by_first.get(phrase.keys[0], {}).get(phrase.keys[1:])
+        return found[1] if found is not None else None
 
     def _candidates(self, first: str) -> list[tuple[tuple[str, ...], bool, T]]:
         found = self._sorted.get(first)
@@ -491,7 +505,9 @@ class PhraseIndex(Generic[T]):
             if end > n:
                 continue
             if stem:
-                if keys[start + 1 : end - 1] != rest[:-1] or not _stem_ok(rest[-1], keys[end - 1]):
+                if tuple(keys[start + 1 : end - 1]) != rest[:-1]:
+                    continue
+                if not _stem_ok(rest[-1], keys[end - 1]):
                     continue
             elif tuple(keys[start + 1 : end]) != rest:
                 continue
