@@ -18,12 +18,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from pipeline.codec import Origin, encode
+from pipeline.codec import Origin, Rejected, encode
 from pipeline.metrics import Metrics
 from pipeline.models import ArticleCoded, DiplomaticEvent, utcnow
-from pipeline.stages.base import BatchResult, Output, Record, Stage
+from pipeline.stages.base import BatchResult, Output, Record, Stage, crash_reason, reject
 
 log = logging.getLogger(__name__)
+
+PUBLISH_RETRY_FIRST_SECONDS = 0.5
+PUBLISH_RETRY_MAX_SECONDS = 30.0
+"""Backoff between attempts to publish a batch's outputs (doubling up to the maximum)."""
 
 
 class Sink(Protocol):
@@ -149,8 +153,8 @@ def make_agent(
             ]
             started = time.perf_counter()
             now = utcnow()
-            result = await loop.run_in_executor(executor, stage.process, records, now)
-            await sink.publish(result.outputs)
+            result = await loop.run_in_executor(executor, process_or_reject, stage, records, now)
+            await publish_until_acked(sink, stage.id, result.outputs)
             record_batch(
                 metrics, stage.id, len(records), result, time.perf_counter() - started, utcnow()
             )
@@ -160,6 +164,69 @@ def make_agent(
     agent.__name__ = f"{stage.id}_agent"
     agent.__qualname__ = agent.__name__
     return agent
+
+
+def process_or_reject(stage: Stage, records: Sequence[Record], now: datetime) -> BatchResult:
+    """Run ``stage.process``; if it raises for the whole batch, dead-letter every record.
+
+    Stages isolate failures per message, so this only catches a bug in a stage
+    itself. Without it the agent would crash, and Faust's supervisor restarts
+    an agent without redelivering the batch it had taken: the stage would stall
+    until the worker restarted.
+    """
+    try:
+        return stage.process(records, now)
+    except Exception as exc:
+        log.exception(
+            "stage %s: batch of %d failed as a whole; dead-lettering it", stage.id, len(records)
+        )
+        crashed = crash_reason(exc)
+        return BatchResult(
+            outputs=[
+                reject(
+                    record, stage.id, Rejected(crashed.kind, crashed.reason, _key_id(record)), now
+                )
+                for record in records
+            ]
+        )
+
+
+async def publish_until_acked(sink: Sink, stage: str, outputs: Sequence[Output]) -> None:
+    """Publish ``outputs``, retrying with backoff until the broker has acknowledged all of them.
+
+    The batch is acknowledged (and its offsets become committable) only when
+    this returns, so retrying keeps at-least-once: a retry may repeat outputs
+    already acked, which carry the same keys and deterministic ids. Letting the
+    error escape instead would crash the agent, and Faust restarts it without
+    redelivering the batch: the stage stalled silently while the worker looked
+    healthy.
+    """
+    delay = PUBLISH_RETRY_FIRST_SECONDS
+    while True:
+        try:
+            await sink.publish(outputs)
+            return
+        except Exception as exc:  # CancelledError is not an Exception: a stop still stops
+            log.error(
+                "stage %s: publishing %d output(s) failed (%s: %s); retrying in %.1f s",
+                stage,
+                len(outputs),
+                type(exc).__name__,
+                exc,
+                delay,
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, PUBLISH_RETRY_MAX_SECONDS)
+
+
+def _key_id(record: Record) -> str | None:
+    """Every internal topic is keyed by article id; the raw topic usually is."""
+    if not record.key:
+        return None
+    try:
+        return record.key.decode("utf-8")[:512] or None
+    except UnicodeDecodeError:
+        return None
 
 
 def _record_lag(
