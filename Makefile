@@ -52,3 +52,17 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Deployment artefacts checked by the real tools, beside the unit tests that
+# run in `make test`: promtool, Debian's docker-compose (a second compose
+# implementation), hadolint and kubernetes-validate (offline schemas).
+.PHONY: deploy-check
+deploy-check: venv system-deps
+	@command -v docker-compose >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null)
+	promtool check config deploy/prometheus/prometheus.yml
+	promtool test rules deploy/prometheus/tests/*.yml
+	docker-compose -f docker-compose.yml config -q
+	$(BIN)/hadolint deploy/Dockerfile
+	$(BIN)/kubernetes-validate --strict --quiet deploy/k8s/*.yaml
+	$(BIN)/python -m pytest tests/unit/test_deploy.py -m unit -q
