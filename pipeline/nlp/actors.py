@@ -104,7 +104,15 @@ class _Actor:
 
     def code_on(self, day: date | None) -> str | None:
         code = resolve_code(self.rules, day)
+        if code is None and day is None and self.person and self.rules:
+            # Without a date an office-holder is coded by the latest office.
+            latest = max(self.rules, key=lambda r: r.start or date.min)
+            return latest.code
         return code if code is not None else self.fallback
+
+    def in_office(self, day: date | None) -> bool:
+        """Whether one of the actor's own (dated or not) codes applies on ``day``."""
+        return day is not None and resolve_code(self.rules, day) is not None
 
     def title_on(self, day: date | None) -> str | None:
         for rule, title in self.titles:
@@ -209,6 +217,7 @@ class Gazetteer:
     entries: list[tuple[Phrase, _Hit]] = field(default_factory=list)
     country_names: dict[str, str] = field(default_factory=dict)
     agent_labels: dict[str, str] = field(default_factory=dict)
+    people_by_surname: dict[str, list[_Actor]] = field(default_factory=dict)
 
     def add(self, text: str, hit: _Hit) -> None:
         """Add one phrase (whitespace-separated words) standing for ``hit``."""
@@ -316,6 +325,9 @@ def _load_people(gaz: Gazetteer, data: dict[str, Any]) -> None:
         gaz.add(table["name"], _Hit("name", actor=actor))
         for alias in table.get("aliases", []):
             gaz.add(alias, _Hit("alias", actor=actor))
+        surname = word_keys(table["name"].split()[-1])
+        if surname:
+            gaz.people_by_surname.setdefault(surname[-1], []).append(actor)
 
 
 def _common_country(rules: Sequence[CodeRule], countries: Container[str]) -> str | None:
@@ -367,13 +379,14 @@ class ActorCoder:
     def __init__(
         self,
         index: PhraseIndex[_Hit],
+        gazetteer: Gazetteer,
         country_names: dict[str, str],
-        agent_labels: dict[str, str],
         agent_codes: frozenset[str],
     ) -> None:
         self._index = index
         self._country_names = country_names
-        self._agent_labels = agent_labels
+        self._agent_labels = gazetteer.agent_labels
+        self._people_by_surname = gazetteer.people_by_surname
         self._agent_codes = agent_codes
 
     @classmethod
@@ -418,7 +431,7 @@ class ActorCoder:
             actor_hit = _Hit("dictionary", actor=_user_actor(actor_entry, countries), user=True)
             for phrase in actor_entry.phrases:
                 _add(index, phrase, actor_hit)
-        return cls(index, countries, dict(gaz.agent_labels), frozenset(agent_codes))
+        return cls(index, gaz, countries, frozenset(agent_codes))
 
     # ---------------------------------------------------------------- public API
 
@@ -662,6 +675,22 @@ class ActorCoder:
         start, end = chain.start, chain.end
         span = Span(start=doc[start].idx, end=doc[end - 1].idx + len(doc[end - 1].text))
         text = doc.text[span.start : span.end]
+        known = self._titled_person(doc, chain, agent, code, day)
+        if known is not None:
+            # "Prime Minister Brown" in 2008: the curated Gordon Brown.
+            ref = ActorRef(
+                text=text,
+                name=known.name,
+                code=known.code_on(day) or UNKNOWN,
+                country=None,
+                agent=None,
+                span=span,
+                match="title",
+            )
+            country, own_agent = self.code_parts(ref.code)
+            ref = ref.model_copy(update={"country": country, "agent": own_agent})
+            self._remember(doc, chain, None, agent, ref, day, coref)
+            return ActorMention(start, end, ref), None
         if primary is None or code is None:
             if agent is None:
                 return None
@@ -670,9 +699,12 @@ class ActorCoder:
                 ref = referred.model_copy(update={"text": text, "span": span, "match": "coref"})
                 return ActorMention(start, end, ref), None
             code = f"{agent.code}{UNKNOWN}" if agent.prefix else f"{UNKNOWN}{agent.code}"
+            name = self._agent_label(agent)
+            if chain.person_tokens is not None:
+                name = doc[chain.person_tokens[0] : chain.person_tokens[1]].text
             ref = ActorRef(
                 text=text,
-                name=self._agent_label(agent),
+                name=name,
                 code=code,
                 country=None,
                 agent=agent.code[:3],
@@ -731,6 +763,30 @@ class ActorCoder:
         if country is None and code[:3] not in REGIONS:
             return code
         return f"{agent}{code}" if prefix else f"{code}{agent}"
+
+    def _titled_person(
+        self, doc: Doc, chain: _Chain, agent: _Agent | None, code: str | None, day: date | None
+    ) -> _Actor | None:
+        """A curated office-holder named by title and surname only, if exactly one fits."""
+        if chain.person_tokens is None or agent is None or not agent.title:
+            return None
+        first, last = chain.person_tokens
+        keys = word_keys(doc[last - 1].text)
+        if not keys:
+            return None
+        country = self.code_parts(code)[0] if code is not None else None
+        title_words = set(agent.name.split())
+        fits = []
+        for person in self._people_by_surname.get(keys[-1], []):
+            if not person.in_office(day):
+                continue
+            held = person.title_on(day) or ""
+            if not title_words & set(held.split()):
+                continue
+            if country is not None and (person.code_on(day) or "")[:3] != country:
+                continue
+            fits.append(person)
+        return fits[0] if len(fits) == 1 else None
 
     @staticmethod
     def _pick_agent(agents: list[_Raw]) -> _Agent | None:

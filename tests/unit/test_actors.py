@@ -176,6 +176,18 @@ def test_unknown_person_after_a_title_takes_the_title_code(nlp: Any, coder: Acto
     assert ref.name == "Jorge Salcedo Quispe"
 
 
+def test_title_and_surname_find_the_office_holder_of_the_day(nlp: Any, coder: ActorCoder) -> None:
+    text = "Prime Minister Brown met Secretary of State Rice."
+    found = {m.ref.text: m.ref for m in find(nlp, coder, text, date(2008, 1, 5))}
+    assert found["Prime Minister Brown"].code == "GBRGOV"
+    assert found["Prime Minister Brown"].name == "Gordon Brown"
+    assert found["Secretary of State Rice"].code == "USAGOV"
+    # Neither held those offices in 2003, so the titles alone code them.
+    found = {m.ref.text: m.ref for m in find(nlp, coder, text, date(2003, 1, 5))}
+    assert found["Prime Minister Brown"].code == "---GOV"
+    assert found["Prime Minister Brown"].name == "Brown"
+
+
 # --------------------------------------------------------------------------- coreference
 
 
