@@ -211,6 +211,7 @@ class Lexicon:
     hypothetical_aux: frozenset[str] = field(default_factory=frozenset)
     future_aux: frozenset[str] = field(default_factory=frozenset)
     solo_roots: frozenset[str] = field(default_factory=frozenset)
+    mutual: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def load(cls, path: Path | None = None, codebook: Codebook | None = None) -> Lexicon:
@@ -249,6 +250,7 @@ class Lexicon:
             light_verbs=frozenset(syntax.get("light_verbs", [])),
             object_control=frozenset(syntax.get("object_control", [])),
             solo_roots=frozenset(syntax.get("solo_roots", [])),
+            mutual=frozenset(syntax.get("mutual", [])),
             hypothetical_aux=frozenset(modality.get("hypothetical", [])),
             future_aux=frozenset(modality.get("future", [])),
         )
@@ -274,6 +276,10 @@ class Lexicon:
     def in_class(self, name: str, lemma: str) -> bool:
         """True when ``lemma`` belongs to the verb class ``name`` (speech, intent, ...)."""
         return lemma.lower() in self.classes.get(name, frozenset())
+
+    def is_mutual(self, code: str) -> bool:
+        """True when coordinated subjects with no target act on each other under ``code``."""
+        return any(code.startswith(prefix) for prefix in self.mutual)
 
     def transform(self, name: str) -> Transform:
         """Return the named transform; an absent one keeps every code."""

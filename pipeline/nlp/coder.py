@@ -148,11 +148,27 @@ _PHRASE_STOP = frozenset(
 _NP_CORE = frozenset(
     {"compound", "amod", "poss", "nmod", "det", "nummod", "quantmod", "flat", "case", "nn"}
 )
-_TARGET_PREPS = ("with", "at", "against", "to", "toward", "towards", "on", "upon", "into", "over")
+_TARGET_PREPS = (
+    "with",
+    "at",
+    "against",
+    "to",
+    "toward",
+    "towards",
+    "on",
+    "upon",
+    "into",
+    "over",
+    "near",
+    "between",
+    "from",
+    "about",
+)
 _NESTED_PREPS = frozenset(
     {"with", "to", "against", "on", "upon", "over", "about", "toward", "towards", "from", "for"}
     | {"of", "in", "between", "at", "by"}
 )
+_ADJUNCT_PREPS = frozenset({"in", "at", "over", "from", "during", "near", "after", "amid"})
 _PRONOUNS = frozenset({"he", "she", "they", "it", "we", "i"})
 _RELATIVE = frozenset({"who", "which", "that", "whom"})
 _RECIPROCAL = frozenset({"each", "another", "their", "together", "jointly", "mutual", "bilateral"})
@@ -181,6 +197,8 @@ _HOW_WEIGHT = {
     "possessive": 0.9,
     "nested": 0.8,
     "clause": 0.65,
+    "adjunct": 0.6,
+    "deep": 0.6,
     "pronoun": 0.72,
     "previous": 0.6,
 }
@@ -342,6 +360,13 @@ class EventCoder:
                 inner.consumed = True
                 frame = combined
                 break
+        if lex.in_class("denial", lemma):
+            # "X denied that Y attacked Z": the denied event is not coded.
+            for child in tok.children:
+                if child.dep_ == "ccomp":
+                    for inner_tok in child.subtree:
+                        if inner_tok.i in frames:
+                            frames[inner_tok.i].consumed = True
         if frame is None:
             return None
         self._apply_modality(tok, frame)
@@ -466,7 +491,9 @@ class EventCoder:
                     pairs.append((s, t, "forward"))
                     if frame.symmetric:
                         pairs.append((t, s, "reverse"))
-        elif len(source.mentions) > 1 and (frame.symmetric or _reciprocal(head)):
+        elif len(source.mentions) > 1 and (
+            frame.symmetric or _reciprocal(head) or self.lexicon.is_mutual(code)
+        ):
             for s in source.mentions:
                 for t in source.mentions:
                     if s is not t:
@@ -536,7 +563,7 @@ class EventCoder:
                 target = self._passive_subject(state, inner)
         else:
             target = passive_target or self._target(state, frame, head)
-        if frame.kind == "speech" and (target is None or not target.mentions):
+        if target is None or not target.mentions:
             target = self._clause_subject(state, head, source)
         if source is not None and target is not None:
             source_tokens = {m.start for m in source.mentions}
@@ -549,13 +576,18 @@ class EventCoder:
         if depth > 6:
             return None
         how = "direct" if depth == 0 else "inherited"
-        for child in verb.children:
-            if child.dep_ in ("nsubj", "csubj", "expl"):
-                if child.dep_ == "expl":
-                    continue
-                if child.lower_ in _RELATIVE and verb.dep_ == "relcl":
-                    return _Arg(self._np_actors(state, verb.head), "relative", verb.head.i)
-                return self._resolve(state, child, verb, how)
+        subjects = [c for c in verb.children if c.dep_ in ("nsubj", "csubj")]
+        for child in subjects:
+            if child.lower_ in _RELATIVE and verb.dep_ == "relcl":
+                return _Arg(self._np_actors(state, verb.head), "relative", verb.head.i)
+        if subjects:
+            # A list the parser split into several subjects ("Lions, tigers, and Gondor").
+            args = [self._resolve(state, child, verb, how) for child in subjects]
+            found = next((a for a in args if a.mentions), args[0])
+            for other in args:
+                if other is not found:
+                    found.mentions.extend(m for m in other.mentions if m not in found.mentions)
+            return found
         if _is_passive(verb):
             for child in verb.children:
                 if child.dep_ == "agent":
@@ -563,7 +595,7 @@ class EventCoder:
                     if pobj is not None:
                         return _Arg(self._np_actors(state, pobj), "agent", pobj.i)
             if depth == 0:
-                return None
+                return self._adjunct_agent(state, verb)
         dep = verb.dep_
         governor = verb.head
         if governor.i == verb.i:
@@ -594,6 +626,27 @@ class EventCoder:
             return self._subject(state, governor, depth + 1)
         if dep == "pobj" and governor.dep_ == "prep":
             return self._subject(state, governor.head, depth + 1)
+        return None
+
+    def _adjunct_agent(self, state: _DocState, verb: Token) -> _Arg | None:
+        """For a passive verb without ``by``: an actor in its adjuncts, as CAMEO coders take it.
+
+        "Four children were killed in Israeli shelling" -> Israel; "X was
+        criticized over its dispute with Y" -> Y.
+        """
+        for child in verb.children:
+            if child.dep_ != "prep" or child.lower_ not in _ADJUNCT_PREPS:
+                continue
+            for pobj in child.children:
+                if pobj.dep_ != "pobj":
+                    continue
+                mentions = self._np_actors(state, pobj)
+                if mentions:
+                    return _Arg(mentions, "adjunct", pobj.i)
+                found = self._nested(state, pobj, 1)
+                if found is not None:
+                    found.how = "adjunct"
+                    return found
         return None
 
     def _passive_subject(self, state: _DocState, verb: Token) -> _Arg | None:
@@ -636,7 +689,11 @@ class EventCoder:
             return []
         found: list[Mention] = []
         own = state.by_token.get(tok.i)
-        if own is not None:
+        if own is not None and own.ref.code.startswith("---"):
+            # "Opponents of Rwanda's Senate": the "of" phrase says whose they are.
+            owner = self._of_actors(state, tok, depth)
+            found.extend(owner or [own])
+        elif own is not None:
             found.append(own)
         else:
             for core in _core(tok):
@@ -644,12 +701,8 @@ class EventCoder:
                 if mention is not None and mention not in found:
                     found.append(mention)
             if not found and tok.pos_ in ("NOUN", "PROPN", "PRON", "ADJ", "NUM"):
-                # "leaders of China and Japan", "opponents of the Senate"
-                for child in tok.children:
-                    if child.dep_ == "prep" and child.lower_ == "of":
-                        for pobj in child.children:
-                            if pobj.dep_ == "pobj":
-                                found.extend(self._np_actors(state, pobj, depth + 1))
+                # "leaders of China and Japan"
+                found.extend(self._of_actors(state, tok, depth))
         for child in tok.children:
             # A list can parse as apposition ("The US, Russia, and Switzerland met").
             listed = child.dep_ == "appos" and child.pos_ == "PROPN" and child.i in state.by_token
@@ -657,6 +710,15 @@ class EventCoder:
                 for mention in self._np_actors(state, child, depth + 1):
                     if mention not in found:
                         found.append(mention)
+        return found
+
+    def _of_actors(self, state: _DocState, tok: Token, depth: int) -> list[Mention]:
+        found: list[Mention] = []
+        for child in tok.children:
+            if child.dep_ == "prep" and child.lower_ == "of":
+                for pobj in child.children:
+                    if pobj.dep_ == "pobj":
+                        found.extend(self._np_actors(state, pobj, depth + 1))
         return found
 
     def _addressee(self, state: _DocState, verb: Token) -> _Arg | None:
@@ -687,9 +749,15 @@ class EventCoder:
                         mentions = self._np_actors(state, pobj)
                         if mentions:
                             return _Arg(mentions, "pattern", pobj.i)
+                        found = self._nested(state, pobj, 1)
+                        if found is not None:
+                            return found
         # 2. the direct object (or what its event noun is about)
         for child in verb.children:
             if child.dep_ in ("dobj", "obj", "attr", "oprd"):
+                if child.i in matched and child.i in state.by_token:
+                    # The pattern's noun names the target itself ("expelled the Dutch ambassador").
+                    return _Arg(self._np_actors(state, child), "object", child.i)
                 if child.i in matched:
                     found = self._nested(state, child, 0)
                     if found is not None:
@@ -723,7 +791,13 @@ class EventCoder:
                             found = self._nested(state, pobj, 1)
                             if found is not None:
                                 return found
-        # 5. a particle verb's object sits under the particle ("crack down on X")
+        # 5. anywhere in the object phrase ("abandoned efforts to stop an anti-X parade")
+        for child in verb.children:
+            if child.dep_ in ("dobj", "obj") and child.i not in matched:
+                for tok in child.subtree:
+                    if tok.i != child.i and tok.i in state.by_token:
+                        return _Arg([state.by_token[tok.i]], "deep", tok.i)
+        # 6. a particle verb's object sits under the particle ("crack down on X")
         for child in verb.children:
             if child.dep_ == "prt":
                 for grand in child.children:
@@ -756,9 +830,10 @@ class EventCoder:
         """For a bare statement, the subject of the reported clause ("noted that Y ...")."""
         own = {m.start for m in source.mentions} if source is not None else set()
         for child in verb.children:
-            if child.dep_ in ("ccomp", "xcomp"):
+            # Only a complement that follows: "..., an official said" addresses no one.
+            if child.dep_ == "ccomp" and child.i > verb.i:
                 for grand in child.children:
-                    if grand.dep_ in ("nsubj", "nsubjpass") and grand.pos_ != "PRON":
+                    if grand.dep_ == "nsubj" and grand.pos_ != "PRON":
                         mentions = [m for m in self._np_actors(state, grand) if m.start not in own]
                         if mentions:
                             return _Arg(mentions, "clause", grand.i)
@@ -883,7 +958,11 @@ def _phrase(tok: Token) -> list[Token]:
 
 
 def _core(tok: Token) -> Iterable[Token]:
-    """The head of a noun phrase and its pre-modifiers (not its clauses or PPs)."""
+    """The head of a noun phrase and its pre-modifiers (not its clauses or PPs).
+
+    Coordinated modifiers count ("Eriadori and Calenardhon leaders"); coordinated
+    heads are separate phrases, handled by the caller.
+    """
     stack = [tok]
     seen: set[int] = set()
     while stack:
@@ -892,7 +971,9 @@ def _core(tok: Token) -> Iterable[Token]:
             continue
         seen.add(node.i)
         yield node
-        stack.extend(c for c in node.children if c.dep_ in _NP_CORE)
+        stack.extend(
+            c for c in node.children if c.dep_ in _NP_CORE or (c.dep_ == "conj" and node.i != tok.i)
+        )
 
 
 def _complement(tok: Token, clausal: bool) -> Token | None:
