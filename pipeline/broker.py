@@ -219,10 +219,9 @@ class EmbeddedBroker:
             try:
                 self._wait_ready(deadline)
             except BrokerError:
-                died = not self.running
                 tail = self.log_tail()
                 self._cleanup()
-                if died and "AddrInUse" in tail and attempt < attempts:
+                if "AddrInUse" in tail and attempt < attempts:
                     log.debug("port %d was taken before the broker bound it; retrying", port)
                     continue
                 raise
@@ -322,6 +321,7 @@ class EmbeddedBroker:
         env = {k: v for k, v in os.environ.items() if k not in _BROKER_ENV_OVERRIDES}
         # Quiet logs: output goes to a file nobody drains while the broker runs.
         env["RUST_LOG"] = "error"
+        env["NO_COLOR"] = "1"
         # A file, not a pipe: a pipe nobody reads fills up and blocks the broker.
         if self._log_path is not None:
             self._log = open(self._log_path, "ab")
@@ -343,14 +343,14 @@ class EmbeddedBroker:
         EmbeddedBroker._running.add(self)
 
     def _wait_ready(self, deadline: float) -> None:
-        """Wait for a TCP accept, then for a real Kafka metadata round trip."""
-        assert self._proc is not None
+        """Wait for a TCP accept, then for a real Kafka metadata round trip.
+
+        The port alone proves little: a broker that lost the race for its port
+        panics in a worker thread but keeps running, while whoever owns the
+        port accepts our connection. So the broker's own output is watched too.
+        """
         while True:
-            if self._proc.poll() is not None:
-                raise BrokerError(
-                    f"embedded broker exited with code {self._proc.returncode} before it was "
-                    f"ready on port {self._port}; its output:\n{self.log_tail()}"
-                )
+            self._check_alive()
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.2):
                     break
@@ -358,11 +358,26 @@ class EmbeddedBroker:
                 if time.monotonic() > deadline:
                     raise BrokerError(self._not_ready_message()) from None
                 time.sleep(0.01)
-        remaining = deadline - time.monotonic()
-        try:
-            wait_for_kafka(self.bootstrap, timeout=max(remaining, 1.0))
-        except BrokerError as exc:
-            raise BrokerError(f"{exc}; {self._not_ready_message()}") from exc
+        while True:
+            self._check_alive()
+            remaining = deadline - time.monotonic()
+            try:
+                wait_for_kafka(self.bootstrap, timeout=max(min(remaining, 1.0), 0.2))
+                return
+            except BrokerError as exc:
+                if time.monotonic() > deadline:
+                    raise BrokerError(f"{exc}; {self._not_ready_message()}") from exc
+
+    def _check_alive(self) -> None:
+        assert self._proc is not None
+        if self._proc.poll() is not None:
+            raise BrokerError(
+                f"embedded broker exited with code {self._proc.returncode} before it was "
+                f"ready on port {self._port}; its output:\n{self.log_tail()}"
+            )
+        tail = self.log_tail()
+        if "panicked" in tail:
+            raise BrokerError(f"embedded broker failed on port {self._port}; its output:\n{tail}")
 
     def _not_ready_message(self) -> str:
         return (
