@@ -370,6 +370,16 @@ def _add(index: PhraseIndex[_Hit], phrase: Phrase, hit: _Hit) -> None:
     index.add(phrase, hit)
 
 
+def _person_spans(doc: Doc) -> list[tuple[int, int] | None]:
+    """For each token, the PERSON entity it is part of."""
+    spans: list[tuple[int, int] | None] = [None] * len(doc)
+    for ent in doc.ents:
+        if ent.label_ == "PERSON":
+            for i in range(ent.start, ent.end):
+                spans[i] = (ent.start, ent.end)
+    return spans
+
+
 # --------------------------------------------------------------------------- the coder
 
 
@@ -526,6 +536,7 @@ class ActorCoder:
                 keys.append(key)
                 key_token.append(token.i)
                 token_first.append(j == 0)
+        person = _person_spans(doc)
         pos = 0
         while pos < len(keys):
             if not token_first[pos]:
@@ -535,7 +546,7 @@ class ActorCoder:
             for match in self._index.matches(keys, pos):
                 start = key_token[match.start]
                 end = key_token[match.end - 1] + 1
-                if self._acceptable(doc, start, end, match.value):
+                if self._acceptable(doc, start, end, match.value, person):
                     found = _Raw(start, end, match.value)
                     pos = match.end
                     break
@@ -549,7 +560,9 @@ class ActorCoder:
             yield found
 
     @staticmethod
-    def _acceptable(doc: Doc, start: int, end: int, hit: _Hit) -> bool:
+    def _acceptable(
+        doc: Doc, start: int, end: int, hit: _Hit, person: list[tuple[int, int] | None]
+    ) -> bool:
         span = doc[start:end]
         if any(token.is_sent_start for token in span[1:]):
             return False
@@ -563,10 +576,9 @@ class ActorCoder:
             if len(letters) <= 3 and not letters.isupper():
                 return False
         # A place or group name inside a longer person's name ("Michael Jordan").
-        for ent in doc.ents:
-            if ent.label_ == "PERSON" and ent.start <= start and end <= ent.end:
-                if (ent.start, ent.end) != (start, end) and not hit.actor.person:
-                    return False
+        name = person[start]
+        if name is not None and not hit.actor.person and end <= name[1]:
+            return name == (start, end)
         return True
 
     # ---------------------------------------------------------------- step 2: chain
@@ -632,6 +644,11 @@ class ActorCoder:
         gap = [t for t in doc[left.end : right.start]]
         if not gap or len(gap) > 2 or gap[0].lower_ not in _LINK_PREPS:
             return False
+        # Troops "in" a country are as often foreign troops as its own.
+        agents = left.agents
+        if gap[0].lower_ == "in" and agents and agents[-1].hit.agent is not None:
+            if agents[-1].hit.agent.code.startswith("MIL"):
+                return False
         if len(gap) == 2 and gap[1].lower_ not in _DETERMINERS:
             return False
         after = right.end

@@ -283,6 +283,23 @@ def test_mentions_are_ordered_non_overlapping_with_exact_offsets(
         assert doc[mention.start : mention.end].text == mention.ref.text
 
 
+def test_rebuilt_doc_codes_like_the_parsed_one(nlp: Any, coder: ActorCoder) -> None:
+    from pipeline.nlp.docs import doc_from_tokens, tokens_from_doc
+
+    text = (
+        "BRUSSELS \u2014 Belgian police and EU officials met Foreign Minister Kaja Kallas.\n\n"
+        "Kallas later spoke to Estonian lawmakers and the Kremlin's envoy."
+    )
+    parsed = nlp(text)
+    rebuilt = doc_from_tokens(nlp.vocab, tokens_from_doc(parsed))
+    assert rebuilt.text == text
+    day = date(2022, 5, 1)
+    first = [(m.start, m.end, m.ref) for m in coder.find(parsed, day)]
+    second = [(m.start, m.end, m.ref) for m in coder.find(rebuilt, day)]
+    assert first == second
+    assert {ref.code for _, _, ref in first} >= {"BELCOP", "ESTGOV", "ESTLEG"}
+
+
 def test_find_without_a_story_date(nlp: Any, coder: ActorCoder) -> None:
     got = codes(nlp, coder, "Xi Jinping met Vladimir Putin.", None)
     assert got == {"Xi Jinping": "CHNGOV", "Vladimir Putin": "RUSGOV"}
