@@ -1,6 +1,6 @@
 """The one command line: ``dipwire`` (or ``python -m pipeline``).
 
-Subcommands: demo, worker, broker, ingest, tail, schemas, eval. Every option
+Subcommands: demo, worker, broker, ingest, tail, schemas, eval, audit, bench. Every option
 also reads its ``DIPWIRE_*`` environment variable through ``Settings``.
 """
 
@@ -20,7 +20,7 @@ import orjson
 from pipeline import __version__
 from pipeline.models import write_schemas
 from pipeline.process import WorkerProcess
-from pipeline.settings import Settings
+from pipeline.settings import Settings, redact_secrets_in_logs
 from pipeline.topics import TopicNames
 
 log = logging.getLogger("dipwire")
@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    redact_secrets_in_logs(settings)
     try:
         code: int = args.handler(args, settings)
     except KeyboardInterrupt:
@@ -100,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("audit", help="reconcile inputs with coded, dead-letter and event topics")
     audit.configure_parser(p)
     p.set_defaults(handler=audit.run)
+
+    from pipeline import bench
+
+    p = sub.add_parser("bench", help="measure NLP limit, pipeline throughput, latency and memory")
+    bench.configure_parser(p)
+    p.set_defaults(handler=bench.run)
     return parser
 
 
@@ -155,8 +162,7 @@ def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
     """Run the embedded broker in the foreground and print its bootstrap address."""
     from pipeline.broker import run_foreground
 
-    run_foreground(port=args.port)
-    return 0
+    return run_foreground(port=args.port)
 
 
 # --------------------------------------------------------------------------- ingest / tail
