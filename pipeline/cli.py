@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # kafka-python narrates every connection at INFO; keep the CLI's stderr for people.
+    logging.getLogger("kafka").setLevel(max(logging.WARNING, logging.getLogger().level))
     redact_secrets_in_logs(settings)
     try:
         code: int = args.handler(args, settings)
