@@ -777,7 +777,7 @@ class ActorCoder:
         country, own = self.code_parts(code)
         if own is not None or agent in code:
             return code
-        if country is None and code[:3] not in REGIONS:
+        if country is None and code[:3] not in REGIONS and code[:3] != UNKNOWN:
             return code
         return f"{agent}{code}" if prefix else f"{code}{agent}"
 

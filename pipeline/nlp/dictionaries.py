@@ -253,8 +253,7 @@ class AgentEntry:
 
 
 def _readable(text: str) -> str:
-    words = [w for w in re.split(r"[_\s]+", text.strip()) if w]
-    return " ".join(w[:1].upper() + w[1:].lower() for w in words)
+    return " ".join(w.capitalize() for w in text.replace("_", " ").split())
 
 
 def _clean_lines(text: str) -> Iterator[tuple[int, str]]:

@@ -314,6 +314,8 @@ def test_code_parts_and_combine(coder: ActorCoder) -> None:
     assert coder.combine("USAGOV", "MIL") == "USAGOV"
     assert coder.combine("IGOUNO", "MIL") == "IGOUNO"
     assert coder.combine("RUS", "NGO", prefix=True) == "NGORUS"
+    assert coder.combine("---", "GOV") == "---GOV"
+    assert coder.combine("AFR", "REB") == "AFRREB"
 
 
 # --------------------------------------------------------------------------- data files
