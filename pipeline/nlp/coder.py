@@ -392,7 +392,8 @@ class EventCoder:
             code=code,
             pattern=own.pattern if own is not None and addressed else inner.pattern,
             matched=(tok.i, *inner.matched),
-            symmetric=inner.symmetric and not addressed,
+            # Only the one who intends, refuses or asks acts: "refused to meet X" is one-way.
+            symmetric=inner.symmetric and code == inner.code,
             verb_weight=min(0.95, inner.verb_weight + 0.03),
             modality="intent" if cls in ("intent", "attempt") else inner.modality,
         )
@@ -1044,9 +1045,16 @@ def _has_future_marker(tok: Token) -> bool:
 
 
 def _in_conditional(tok: Token) -> bool:
+    """True inside an if-clause, or in the main clause of a condition ("If X, Y will Z")."""
     node = tok
     for _ in range(8):
         if any(c.dep_ == "mark" and c.lower_ in _HYPOTHETICAL_MARKS for c in node.children):
+            return True
+        if any(
+            c.dep_ == "advcl"
+            and any(m.dep_ == "mark" and m.lower_ in _HYPOTHETICAL_MARKS for m in c.children)
+            for c in node.children
+        ):
             return True
         if node.dep_ not in ("conj", "xcomp", "advcl") or node.head.i == node.i:
             return False

