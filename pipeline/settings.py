@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -98,6 +100,62 @@ class Settings(BaseSettings):
             return self.embedded_broker
         return self.starts_broker
 
+    def secret_values(self) -> list[str]:
+        """The clear text of every secret setting that is set: only for redaction."""
+        secrets = (self.kafka_sasl_password, self.kafka_ssl_key_password)
+        return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
+
     def topic(self, name: str) -> str:
         """Return the full name of a pipeline topic, with the configured prefix."""
         return f"{self.topic_prefix}{name}"
+
+
+REDACTED = "**********"
+
+
+def redact_secrets_in_logs(settings: Settings) -> Callable[[], None]:
+    """Make every log record hide the values of the secret settings, whoever logs them.
+
+    Client libraries log their whole configuration at DEBUG (kafka-python's
+    admin client does, SASL password included). Redacting when a record is
+    made covers every logger and every handler, the ones Faust installs too.
+
+    Args:
+        settings: Whose ``SecretStr`` values to hide.
+
+    Returns:
+        A function that removes the redaction again (for tests).
+    """
+    secrets = settings.secret_values()
+    previous = logging.getLogRecordFactory()
+    if not secrets:
+        return lambda: None
+    # A secret may also appear escaped, inside the repr of a dict of options.
+    needles = sorted({*secrets, *(repr(s)[1:-1] for s in secrets)}, key=len, reverse=True)
+
+    def redact(text: str) -> str:
+        for needle in needles:
+            text = text.replace(needle, REDACTED)
+        return text
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call; logging reports it when the record is emitted
+            return record
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+    def remove() -> None:
+        logging.setLogRecordFactory(previous)
+
+    return remove

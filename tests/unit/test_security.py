@@ -24,7 +24,7 @@ from pipeline.broker import (
     kafka_client_kwargs,
 )
 from pipeline.codec import Rejected, decode_article
-from pipeline.settings import Settings
+from pipeline.settings import REDACTED, Settings, redact_secrets_in_logs
 
 pytestmark = pytest.mark.unit
 
@@ -169,6 +169,34 @@ def test_secret_absent_from_faust_credentials_repr_and_logs(
         logging.getLogger("dipwire").info("settings: %s; faust: %s", settings, conf)
     assert SECRET not in repr(conf["broker_credentials"])
     assert SECRET not in caplog.text
+
+
+def test_client_configuration_logged_at_debug_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    """kafka-python's admin client logs its configuration, password included, at DEBUG.
+
+    The call below is the one in ``kafka/admin/client.py``; the integration tier
+    runs a real worker at DEBUG with SASL settings and checks its whole output.
+    """
+    settings = _sasl(kafka_security_protocol="SASL_PLAINTEXT")
+    config = {"bootstrap_servers": "kafka:9093", **kafka_client_kwargs(settings)}
+    before = logging.getLogRecordFactory()
+    remove = redact_secrets_in_logs(settings)
+    assert logging.getLogRecordFactory() is not before
+    try:
+        with caplog.at_level(logging.DEBUG):
+            logging.getLogger("kafka.admin.client").debug(
+                "Starting KafkaAdminClient with configuration: %s", config
+            )
+            try:
+                raise RuntimeError(f"failed with {SECRET!r}")
+            except RuntimeError:
+                logging.getLogger("dipwire").exception("reported")
+    finally:
+        remove()
+    assert f"'sasl_plain_password': '{REDACTED}'" in caplog.text
+    assert SECRET not in caplog.text
+    assert SECRET not in "".join(r.exc_text or "" for r in caplog.records)
+    assert logging.getLogRecordFactory() is before
 
 
 def test_configuration_errors_do_not_echo_the_secret() -> None:
