@@ -103,6 +103,7 @@ class _Actor:
     user: bool = False
 
     def code_on(self, day: date | None) -> str | None:
+        """The code on ``day``, or the country to fall back on outside every role."""
         code = resolve_code(self.rules, day)
         if code is None and day is None and self.person and self.rules:
             # Without a date an office-holder is coded by the latest office.
@@ -115,8 +116,11 @@ class _Actor:
         return day is not None and resolve_code(self.rules, day) is not None
 
     def title_on(self, day: date | None) -> str | None:
+        """The office held on ``day`` (the latest one without a date)."""
+        if day is None:
+            return self.titles[-1][1] if self.titles else None
         for rule, title in self.titles:
-            if day is None or rule.applies(day):
+            if rule.applies(day):
                 return title
         return None
 
@@ -153,10 +157,12 @@ class _Raw:
 
     @property
     def is_actor(self) -> bool:
+        """Whether this phrase is read as an actor here."""
         return self.hit.actor is not None and not self.as_agent
 
     @property
     def is_agent(self) -> bool:
+        """Whether this phrase is read as an agent here."""
         return self.hit.agent is not None and (self.as_agent or self.hit.actor is None)
 
 
@@ -172,6 +178,7 @@ class _Chain:
 
     @property
     def actors(self) -> list[_Raw]:
+        """The chain's actor phrases, a prepositional one ("in Ukraine") last."""
         found = [p for p in self.parts if p.is_actor]
         if self.extra_actor is not None:
             found.append(self.extra_actor)
@@ -179,6 +186,7 @@ class _Chain:
 
     @property
     def agents(self) -> list[_Raw]:
+        """The chain's agent phrases in order."""
         return [p for p in self.parts if p.is_agent]
 
 
@@ -435,12 +443,19 @@ class ActorCoder:
         for entry in user_actors:
             for rule in entry.rules:
                 head = rule.code[:3]
-                if len(head) == 3 and head.isalpha() and head not in NON_STATE | REGIONS:
+                if head.isalpha() and head not in NON_STATE | REGIONS | agent_codes:
                     countries.setdefault(head, head)
         for actor_entry in user_actors:
             actor_hit = _Hit("dictionary", actor=_user_actor(actor_entry, countries), user=True)
             for phrase in actor_entry.phrases:
                 _add(index, phrase, actor_hit)
+        log.info(
+            "actor coder: %d phrases, %d user actors from %d files, %d agent files",
+            len(index),
+            len(user_actors),
+            len(actor_dictionaries),
+            len(agent_dictionaries),
+        )
         return cls(index, gaz, countries, frozenset(agent_codes))
 
     # ---------------------------------------------------------------- public API
