@@ -643,6 +643,9 @@ class ActorCoder:
             return True
         # raw is an actor.
         if self._is_person(doc, raw):
+            # A name joins only right after its title or a possessive ("Russia's Lavrov").
+            if any(token.text.lower() not in _POSSESSIVE for token in gap):
+                return False
             return last.is_agent or not any(self._is_person(doc, p) for p in chain.actors)
         if last.is_agent and not has_actor and not gap and last.hit.agent is not None:
             # "MSF Arnor": an agent right before a country.
