@@ -406,6 +406,8 @@ def test_grafana_provisioning_matches_compose(compose: dict[str, Any]) -> None:
     (entry,) = provider["providers"]
     assert mounts[entry["options"]["path"]] == DASHBOARD_FILE.parent
     assert mounts["/etc/grafana/provisioning"] == DATASOURCE_FILE.parent.parent
+    home = Path(environment(grafana)["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"])
+    assert mounts[str(home.parent)] / home.name == DASHBOARD_FILE
     datasource = yaml.safe_load(DATASOURCE_FILE.read_text(encoding="utf-8"))["datasources"][0]
     host, port = datasource["url"].removeprefix("http://").split(":")
     assert host in compose["services"]
