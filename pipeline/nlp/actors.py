@@ -449,6 +449,7 @@ class ActorCoder:
             actor_hit = _Hit("dictionary", actor=_user_actor(actor_entry, countries), user=True)
             for phrase in actor_entry.phrases:
                 _add(index, phrase, actor_hit)
+        index.freeze()
         log.info(
             "actor coder: %d phrases, %d user actors from %d files, %d agent files",
             len(index),

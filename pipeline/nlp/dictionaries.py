@@ -252,8 +252,15 @@ class AgentEntry:
     line: int = 0
 
 
+_SMALL_WORDS = frozenset({"of", "the", "and", "for", "in", "on", "de", "du", "la", "al", "el"})
+
+
 def _readable(text: str) -> str:
-    return " ".join(w.capitalize() for w in text.replace("_", " ").split())
+    """``UNITED_STATES_OF_AMERICA`` -> ``United States of America``."""
+    words = text.replace("_", " ").lower().split()
+    return " ".join(
+        w if i and w in _SMALL_WORDS else w[:1].upper() + w[1:] for i, w in enumerate(words)
+    )
 
 
 def _clean_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -480,6 +487,11 @@ class PhraseIndex(Generic[T]):
             return self._stems[phrase.keys[0]]
         found = self._by_first.get(phrase.keys[0], {}).get(phrase.keys[1:])
         return found[1] if found is not None else None
+
+    def freeze(self) -> None:
+        """Sort every bucket now, so that lookups only read (safe across threads)."""
+        for first in self._by_first:
+            self._candidates(first)
 
     def _candidates(self, first: str) -> list[tuple[tuple[str, ...], bool, T]]:
         found = self._sorted.get(first)

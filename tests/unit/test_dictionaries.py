@@ -178,6 +178,11 @@ def test_actor_file_skips_comments_discards_bad_dates_and_stop() -> None:
     assert "After Stop" not in rules
 
 
+def test_entry_names_are_readable() -> None:
+    names = by_name("REPUBLIC_OF_THE_ZEN_ISLANDS_ [ZEN]\nPEOPLE'S_ARMY_OF_QOR [QORMIL]\n")
+    assert set(names) == {"Republic of the Zen Islands", "People's Army of Qor"}
+
+
 def test_codes_may_precede_synonyms() -> None:
     rules = by_name("GRENLO_ [GRN]\n+GRENLOVIAN\n\t[GRNGOV >20200101]\n")
     assert rules == {"Grenlo": [CodeRule("GRN"), CodeRule("GRNGOV", start=date(2020, 1, 1))]}
