@@ -658,7 +658,7 @@ class ActorCoder:
         if left.actors or len(right.parts) != 1 or not right.parts[0].is_actor:
             return False
         actor = right.parts[0]
-        if actor.hit.kind in ("metonym",) or actor.hit.actor is None or actor.hit.actor.person:
+        if actor.hit.actor is None or actor.hit.actor.person:
             return False
         gap = [t for t in doc[left.end : right.start]]
         if not gap or len(gap) > 2 or gap[0].lower_ not in _LINK_PREPS:

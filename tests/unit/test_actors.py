@@ -300,6 +300,28 @@ def test_rebuilt_doc_codes_like_the_parsed_one(nlp: Any, coder: ActorCoder) -> N
     assert {ref.code for _, _, ref in first} >= {"BELCOP", "ESTGOV", "ESTLEG"}
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", set()),
+        ("   \n\n  ", set()),
+        ("--- ... '' \u2019s \u2014 (((", set()),
+        ("U.S.-U.K. talks; US/UK ties.", {"USA", "GBR"}),
+        ("https://example.org/" + "a" * 3000 + " Russia", {"RUS"}),
+        ("\u0420\u043e\u0441\u0441\u0438\u044f \u4e2d\u56fd \u0645\u0635\u0631 Egypt", {"EGY"}),
+    ],
+)
+def test_odd_input_gives_well_formed_mentions(
+    nlp: Any, coder: ActorCoder, text: str, expected: set[str]
+) -> None:
+    doc = nlp(text)
+    found = coder.find(doc, DAY)
+    assert {m.ref.code for m in found} == expected
+    for mention in found:
+        assert 0 <= mention.start < mention.end <= len(doc)
+        assert text[mention.ref.span.start : mention.ref.span.end] == mention.ref.text
+
+
 def test_find_without_a_story_date(nlp: Any, coder: ActorCoder) -> None:
     got = codes(nlp, coder, "Xi Jinping met Vladimir Putin.", None)
     assert got == {"Xi Jinping": "CHNGOV", "Vladimir Putin": "RUSGOV"}
