@@ -16,8 +16,10 @@ Times are bounded by deadlines; nothing asserts on speed.
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,7 +29,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from pipeline.audit import AuditReport, audit
-from pipeline.process import free_port
+from pipeline.process import WorkerProcess, free_port
 from pipeline.settings import Settings
 from pipeline.topics import TopicNames
 from tests.integration.conftest import BrokerHandle
@@ -350,3 +352,279 @@ def _read_json(broker: BrokerHandle, topic: str) -> list[dict[str, Any]]:
         return values
     finally:
         consumer.close()
+
+
+# --------------------------------------------------------------------------- a corpus of our own
+
+_COUNTRIES = [
+    ("China", "Chinese", "Beijing", "Foreign Minister Wang Yi"),
+    ("the United States", "American", "Washington", "Secretary of State Antony Blinken"),
+    ("Russia", "Russian", "Moscow", "Foreign Minister Sergei Lavrov"),
+    ("Japan", "Japanese", "Tokyo", "Prime Minister Fumio Kishida"),
+    ("India", "Indian", "New Delhi", "External Affairs Minister Subrahmanyam Jaishankar"),
+    ("France", "French", "Paris", "President Emmanuel Macron"),
+    ("Germany", "German", "Berlin", "Chancellor Olaf Scholz"),
+    ("Brazil", "Brazilian", "Brasilia", "President Luiz Inacio Lula da Silva"),
+    ("Turkey", "Turkish", "Ankara", "President Recep Tayyip Erdogan"),
+    ("Iran", "Iranian", "Tehran", "Foreign Minister Hossein Amirabdollahian"),
+    ("South Korea", "South Korean", "Seoul", "President Yoon Suk Yeol"),
+    ("Egypt", "Egyptian", "Cairo", "President Abdel Fattah el-Sisi"),
+]
+_TOPICS = [
+    "trade and tariffs",
+    "the war in Ukraine",
+    "maritime security",
+    "climate finance",
+    "nuclear non-proliferation",
+    "grain exports",
+    "energy supplies",
+    "visa rules for students",
+]
+_SENTENCES = [
+    "{l1} met {l2} in {city2} on {day} to discuss {topic}.",
+    "{c1} accused {c2} of undermining talks on {topic}, a government spokesman said.",
+    "{adj1} officials urged {c2} to resume negotiations on {topic} before the end of the year.",
+    "The two governments signed an agreement on {topic} after {hours} hours of talks.",
+    "{c2} rejected the criticism and said it would defend its interests.",
+    "{l1} praised the talks as constructive, according to the {adj1} foreign ministry.",
+    "{c1} threatened new sanctions against {c2} over its role in {topic}.",
+    "Leaders of {c1} and {c2} plan to meet again in {city1} next month.",
+    "{adj2} troops held exercises near the border, which {c1} condemned as a provocation.",
+    "{c1} offered {c2} humanitarian aid after the floods, officials in {city1} said.",
+]
+_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
+
+
+def corpus(n: int, seed: int, prefix: str) -> list[tuple[bytes | None, bytes]]:
+    """``n`` short wire-style articles, keyed by id, each body distinct."""
+    rng = random.Random(seed)
+    messages: list[tuple[bytes | None, bytes]] = []
+    for i in range(n):
+        (c1, adj1, city1, l1), (c2, adj2, city2, l2) = rng.sample(_COUNTRIES, 2)
+        fill = {
+            "c1": c1,
+            "c2": c2,
+            "adj1": adj1,
+            "adj2": adj2,
+            "city1": city1,
+            "city2": city2,
+            "l1": l1,
+            "l2": l2,
+            "day": rng.choice(_DAYS),
+            "topic": rng.choice(_TOPICS),
+            "hours": rng.randint(2, 30),
+        }
+        sentences = [s.format(**fill) for s in rng.sample(_SENTENCES, 3)]
+        sentences.append(f"It was round {i + 1} of the talks, officials said.")
+        body = " ".join(s[0].upper() + s[1:] for s in sentences)
+        article_id = f"{prefix}-{i:04d}"
+        message = {
+            "id": article_id,
+            "title": sentences[0][:80],
+            "body": body,
+            "source": "dipwire fault tests",
+            "published_at": f"2024-03-{1 + i % 28:02d}T12:00:00Z",
+            "language": "en",
+        }
+        messages.append((article_id.encode(), json.dumps(message).encode()))
+    return messages
+
+
+# --------------------------------------------------------------------------- real workers
+
+
+@pytest.fixture
+def workers() -> Iterator[Callable[..., WorkerProcess]]:
+    """Start real ``python -m pipeline worker`` children; all are killed after the test."""
+    started: list[WorkerProcess] = []
+
+    def start(settings: Settings, **extra_env: str) -> WorkerProcess:
+        worker = WorkerProcess(settings.model_copy(update={"web_port": 0}), extra_env=extra_env)
+        worker.start()
+        started.append(worker)
+        return worker
+
+    try:
+        yield start
+    finally:
+        for worker in started:
+            worker.kill()
+            worker.log_path.unlink(missing_ok=True)
+
+
+def _metric(worker: WorkerProcess, name: str, **labels: str) -> float:
+    """Sum of a metric's samples whose labels include ``labels``; 0 if absent or unreachable."""
+    try:
+        text = worker.metrics_text()
+    except OSError:
+        return 0.0
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name) or line.startswith("#"):
+            continue
+        head, _, value = line.rpartition(" ")
+        metric, _, label_text = head.partition("{")
+        if metric != name:
+            continue
+        if all(f'{k}="{v}"' in label_text for k, v in labels.items()):
+            total += float(value)
+    return total
+
+
+def _healthy(*started: WorkerProcess) -> None:
+    for worker in started:
+        worker.wait_healthy(timeout=180)
+
+
+def test_kill_9_mid_stream_loses_nothing_and_replays_identically(
+    broker: BrokerHandle,
+    unique_name: Callable[[str], str],
+    workers: Callable[..., WorkerProcess],
+) -> None:
+    settings = _settings(broker, unique_name)
+    names = TopicNames.from_settings(settings)
+    broker.create_topics(list(names.all()), PARTITIONS)
+    first = workers(settings)
+    _healthy(first)
+    total = 500
+    _publish(broker, names.raw, corpus(total, seed=1, prefix="k9"))
+    started = time.monotonic()
+    _wait(
+        lambda: _metric(first, "dipwire_articles_coded_total") >= 100,
+        240,
+        "100 articles coded before the crash",
+    )
+    first.kill()
+    at_kill = audit(settings)
+    assert at_kill.coded < total, "the crash came too late to be mid-stream"
+    second = workers(settings)
+    _healthy(second)
+    report = _audit_until_accounted(settings, total, 420)
+    elapsed = time.monotonic() - started
+    print(
+        f"kill -9 after {at_kill.coded}/{total} coded; after restart: {report.coded} coded, "
+        f"{report.dead_letters} dead letters, {len(report.duplicate_terminals)} articles with a "
+        f"repeated terminal record, {len(report.duplicate_event_ids)} repeated event ids "
+        f"({report.events} event records, {report.distinct_events} distinct), "
+        f"{len(report.conflicting_event_ids)} with a different payload; {elapsed:.0f} s"
+    )
+    assert report.ok, report.to_json()
+    assert report.missing == [] and report.conflicting_event_ids == []
+    assert report.coded == total and report.dead_letters == 0
+
+
+def test_broker_paused_for_ten_seconds_worker_recovers_without_restart(
+    broker: BrokerHandle,
+    unique_name: Callable[[str], str],
+    workers: Callable[..., WorkerProcess],
+) -> None:
+    process = broker.require_embedded()
+    settings = _settings(broker, unique_name)
+    names = TopicNames.from_settings(settings)
+    broker.create_topics(list(names.all()), PARTITIONS)
+    worker = workers(settings)
+    _healthy(worker)
+    pid = worker.pid
+    total = 120
+    messages = corpus(total, seed=2, prefix="pause")
+    errors: list[BaseException] = []
+
+    def trickle() -> None:
+        producer = KafkaProducer(
+            bootstrap_servers=broker.bootstrap, acks="all", request_timeout_ms=60_000
+        )
+        try:
+            futures = []
+            for key, value in messages:
+                futures.append(producer.send(names.raw, key=key, value=value))
+                time.sleep(0.1)
+            producer.flush()
+            for future in futures:
+                future.get(timeout=60)
+        except BaseException as exc:  # reported by the test thread
+            errors.append(exc)
+        finally:
+            producer.close(timeout=10)
+
+    publisher = threading.Thread(target=trickle, name="trickle")
+    publisher.start()
+    _wait(lambda: _metric(worker, "dipwire_articles_coded_total") >= 5, 120, "articles flowing")
+    before = _metric(worker, "dipwire_articles_coded_total")
+    process.pause()
+    try:
+        time.sleep(10)
+    finally:
+        process.resume()
+    publisher.join(timeout=120)
+    assert not publisher.is_alive() and errors == [], errors
+    report = _audit_until_accounted(settings, total, 300)
+    print(
+        f"broker paused 10 s with {before:.0f}/{total} coded; worker pid {pid} "
+        f"{'unchanged' if worker.pid == pid and worker.alive() else 'RESTARTED'}; after: "
+        f"{report.coded} coded, {len(report.duplicate_terminals)} repeated terminal records, "
+        f"{len(report.duplicate_event_ids)} repeated event ids"
+    )
+    assert worker.alive() and worker.pid == pid, worker.log_tail()
+    assert report.ok and report.coded == total, report.to_json()
+
+
+def test_two_workers_split_partitions_and_one_takes_over(
+    broker: BrokerHandle,
+    unique_name: Callable[[str], str],
+    workers: Callable[..., WorkerProcess],
+) -> None:
+    settings = _settings(broker, unique_name)
+    names = TopicNames.from_settings(settings)
+    broker.create_topics(list(names.all()), PARTITIONS)
+    one, two = workers(settings), workers(settings)
+    _healthy(one, two)
+    total = 240
+    _publish(broker, names.raw, corpus(total, seed=3, prefix="pair"))
+
+    def both_busy() -> bool:
+        return all(_metric(w, "dipwire_stage_messages_in_total") > 0 for w in (one, two))
+
+    _wait(both_busy, 240, "both workers to process messages")
+    seen = {w.pid: _metric(w, "dipwire_stage_messages_in_total") for w in (one, two)}
+    one.kill()
+    survivor_before = _metric(two, "dipwire_stage_messages_in_total")
+    report = _audit_until_accounted(settings, total, 420)
+    survivor_after = _metric(two, "dipwire_stage_messages_in_total")
+    print(
+        f"two workers: messages in per worker before the kill {seen}; survivor went from "
+        f"{survivor_before:.0f} to {survivor_after:.0f}; {report.coded} coded, "
+        f"{len(report.duplicate_terminals)} repeated terminal records, "
+        f"{len(report.duplicate_event_ids)} repeated event ids"
+    )
+    assert all(count > 0 for count in seen.values())
+    assert survivor_after > survivor_before
+    assert report.ok and report.coded == total, report.to_json()
+
+
+def test_poison_messages_mid_partition_do_not_block_what_follows(
+    broker: BrokerHandle,
+    unique_name: Callable[[str], str],
+    workers: Callable[..., WorkerProcess],
+) -> None:
+    settings = _settings(broker, unique_name)
+    names = TopicNames.from_settings(settings)
+    broker.create_topics(list(names.all()), PARTITIONS)
+    worker = workers(settings)
+    _healthy(worker)
+    good = corpus(20, seed=4, prefix="pp")
+    poison: list[tuple[bytes | None, bytes]] = [
+        (b"same", b"\xff\xfe\x00 not text"),
+        (b"same", b'{"id": "pp-poison", "body": {"nested": true}}'),
+        (b"same", b"[" * 50_000),
+    ]
+    # One key for everything: one partition, the poison in its middle.
+    messages = [(b"same", value) for _, value in good[:10]] + poison
+    messages += [(b"same", value) for _, value in good[10:]]
+    metadata = _publish(broker, names.raw, messages)
+    assert len({m.partition for m in metadata}) == 1
+    report = _audit_until_accounted(settings, len(messages), 300)
+    coded = {d["article_id"] for d in _read_json(broker, names.coded)}
+    print(f"poison mid-partition: {report.coded} coded, dead letters {report.dead_letters_by_kind}")
+    assert {f"pp-{i:04d}" for i in range(10, 20)} <= coded
+    assert report.ok and report.coded == 20
+    assert report.dead_letters_by_kind == {"invalid_fields": 1, "not_json": 1, "not_utf8": 1}
