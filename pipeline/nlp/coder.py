@@ -169,6 +169,10 @@ _NESTED_PREPS = frozenset(
     | {"of", "in", "between", "at", "by"}
 )
 _ADJUNCT_PREPS = frozenset({"in", "at", "over", "from", "during", "near", "after", "amid"})
+_EVENT_PREPS = frozenset(
+    {"with", "to", "against", "on", "upon", "over", "about", "toward", "towards"}
+    | {"between", "into", "at", "from"}
+)
 _PRONOUNS = frozenset({"he", "she", "they", "it", "we", "i"})
 _RELATIVE = frozenset({"who", "which", "that", "whom"})
 _RECIPROCAL = frozenset({"each", "another", "their", "together", "jointly", "mutual", "bilateral"})
@@ -746,23 +750,27 @@ class EventCoder:
             tok = doc[i]
             if tok.dep_ in ("prep", "dative", "agent") and tok.i != verb.i:
                 for pobj in tok.children:
-                    if pobj.dep_ == "pobj":
+                    if pobj.dep_ != "pobj":
+                        continue
+                    if pobj.i not in matched:
                         mentions = self._np_actors(state, pobj)
                         if mentions:
                             return _Arg(mentions, "pattern", pobj.i)
-                        found = self._nested(state, pobj, 1)
-                        if found is not None:
-                            return found
-        # 2. the direct object (or what its event noun is about)
-        for child in verb.children:
-            if child.dep_ in ("dobj", "obj", "attr", "oprd"):
-                if child.i in matched and child.i in state.by_token:
-                    # The pattern's noun names the target itself ("expelled the Dutch ambassador").
-                    return _Arg(self._np_actors(state, child), "object", child.i)
-                if child.i in matched:
-                    found = self._nested(state, child, 0)
+                    found = self._nested(state, pobj, 1)
                     if found is not None:
                         return found
+        # 2. the direct object (or what its event noun is about)
+        deferred: Token | None = None
+        for child in verb.children:
+            if child.dep_ in ("dobj", "obj", "attr", "oprd"):
+                if child.i in matched:
+                    # An event noun's modifiers are not its target ("raised U.S. concerns
+                    # over China"), but a phrase after it may be ("sanctions against X").
+                    found = self._nested(state, child, 0, event=True)
+                    if found is not None:
+                        return found
+                    if child.i in state.by_token:
+                        deferred = child  # "expelled the Dutch ambassador"
                     continue
                 mentions = self._np_actors(state, child)
                 if mentions:
@@ -792,6 +800,8 @@ class EventCoder:
                             found = self._nested(state, pobj, 1)
                             if found is not None:
                                 return found
+        if deferred is not None:
+            return _Arg(self._np_actors(state, deferred), "object", deferred.i)
         # 5. anywhere in the object phrase ("abandoned efforts to stop an anti-X parade")
         for child in verb.children:
             if child.dep_ in ("dobj", "obj") and child.i not in matched:
@@ -810,12 +820,19 @@ class EventCoder:
                                     return _Arg(mentions, "prep", pobj.i)
         return None
 
-    def _nested(self, state: _DocState, noun: Token, depth: int) -> _Arg | None:
-        """An actor in a prepositional phrase under ``noun`` ("ties with Gondor")."""
+    def _nested(
+        self, state: _DocState, noun: Token, depth: int, event: bool = False
+    ) -> _Arg | None:
+        """An actor in a prepositional phrase under ``noun`` ("ties with Gondor").
+
+        Under an event noun only prepositions that introduce a participant count
+        ("talks with X", "sanctions on X"), not places ("talks in Geneva").
+        """
         if depth > 3:
             return None
+        preps = _EVENT_PREPS if event else _NESTED_PREPS
         for child in noun.children:
-            if child.dep_ == "prep" and child.lower_ in _NESTED_PREPS:
+            if child.dep_ == "prep" and child.lower_ in preps:
                 for pobj in child.children:
                     if pobj.dep_ != "pobj":
                         continue
