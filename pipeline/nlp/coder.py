@@ -169,6 +169,13 @@ _NESTED_PREPS = frozenset(
     | {"of", "in", "between", "at", "by"}
 )
 _ADJUNCT_PREPS = frozenset({"in", "at", "over", "from", "during", "near", "after", "amid"})
+_SPEECH_PREPS = ("to", "with")
+_HOSTILE_NOUNS = frozenset(
+    {"attack", "shelling", "strike", "airstrike", "raid", "bombing", "bombardment", "fire"}
+    | {"clash", "fighting", "offensive", "dispute", "operation", "assault", "ambush"}
+    | {"crackdown", "violence", "shooting", "explosion", "blast", "incursion", "invasion"}
+    | {"row", "conflict", "war", "battle", "rocket", "missile", "gunfire"}
+)
 _EVENT_PREPS = frozenset(
     {"with", "to", "against", "on", "upon", "over", "about", "toward", "towards"}
     | {"between", "into", "at", "from"}
@@ -503,7 +510,8 @@ class EventCoder:
                 for t in source.mentions:
                     if s is not t:
                         pairs.append((s, t, "mutual"))
-        elif root_of(code) in self.lexicon.solo_roots:
+        elif root_of(code) in self.lexicon.solo_roots and not _has_object(head):
+            # "protesters marched" is an event; "demonstrated the new system" is not.
             pairs = [(s, None, "forward") for s in source.mentions]
         trig_start = min(frame.matched)
         trig_end = max(frame.matched) + 1
@@ -645,10 +653,16 @@ class EventCoder:
             for pobj in child.children:
                 if pobj.dep_ != "pobj":
                     continue
-                mentions = self._np_actors(state, pobj)
+                # Only a named actor ("shot in Osgiliath") or a hostile act with its
+                # author ("in Israeli shelling"), not any place ("in a mine near X").
+                if pobj.i in state.by_token:
+                    return _Arg([state.by_token[pobj.i]], "adjunct", pobj.i)
+                if _lemma(pobj) not in _HOSTILE_NOUNS:
+                    continue
+                mentions = [state.by_token[t.i] for t in _core(pobj) if t.i in state.by_token]
                 if mentions:
-                    return _Arg(mentions, "adjunct", pobj.i)
-                found = self._nested(state, pobj, 1)
+                    return _Arg(mentions[:1], "adjunct", pobj.i)
+                found = self._nested(state, pobj, 1, event=True)
                 if found is not None:
                     found.how = "adjunct"
                     return found
@@ -668,9 +682,9 @@ class EventCoder:
         if tok.pos_ == "PRON" and tok.lower_ in _PRONOUNS:
             # An embedded pronoun subject is the subject of the clause that embeds it.
             node = verb
-            while (
-                node.dep_ in ("ccomp", "xcomp", "advcl", "conj", "relcl") and node.head.i != node.i
-            ):
+            # Not across adverbial clauses: in "X will attack Y after they killed Z" the
+            # pronoun is as likely to be Y.
+            while node.dep_ in ("ccomp", "xcomp", "conj") and node.head.i != node.i:
                 governor = node.head
                 for child in governor.children:
                     if child.dep_ in ("nsubj", "nsubjpass") and child.pos_ != "PRON":
@@ -788,8 +802,8 @@ class EventCoder:
                             mentions = self._np_actors(state, pobj)
                 if mentions:
                     return _Arg(mentions, "object", child.i)
-        # 4. a prepositional target of the verb itself
-        for prep in _TARGET_PREPS:
+        # 4. a prepositional target of the verb itself (a statement is made *to* someone)
+        for prep in _SPEECH_PREPS if frame.kind == "speech" else _TARGET_PREPS:
             for child in verb.children:
                 if child.dep_ == "prep" and child.lower_ == prep:
                     for pobj in child.children:
@@ -804,8 +818,8 @@ class EventCoder:
             return _Arg(self._np_actors(state, deferred), "object", deferred.i)
         # 5. anywhere in the object phrase ("abandoned efforts to stop an anti-X parade")
         for child in verb.children:
-            if child.dep_ in ("dobj", "obj") and child.i not in matched:
-                for tok in child.subtree:
+            if child.dep_ in ("dobj", "obj") and child.i not in matched and frame.kind != "speech":
+                for tok in _subtree_outside_clauses(child):
                     if tok.i != child.i and tok.i in state.by_token:
                         return _Arg([state.by_token[tok.i]], "deep", tok.i)
         # 6. a particle verb's object sits under the particle ("crack down on X")
@@ -1021,6 +1035,21 @@ def _governing_verb(noun: Token) -> Token | None:
         head = node.head.head
         return head if head.pos_ in ("VERB", "AUX") else None
     return None
+
+
+def _has_object(tok: Token) -> bool:
+    return any(c.dep_ in ("dobj", "obj") for c in tok.children)
+
+
+def _subtree_outside_clauses(tok: Token) -> list[Token]:
+    """``tok``'s subtree without relative clauses, which describe it rather than extend it."""
+    out: list[Token] = []
+    stack = [tok]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(c for c in node.children if c.dep_ not in ("relcl", "ccomp", "advcl"))
+    return sorted(out, key=lambda t: t.i)
 
 
 def _is_passive(tok: Token) -> bool:
