@@ -139,6 +139,7 @@ class Pattern:
         symmetric: The event holds both ways (``meet``): code both directions.
         swap: The prepositional object named in the pattern is the source and
             the subject is the target (``receive assurances from``).
+        topic: The direct object is the topic, never the target (``discuss``).
         text: The pattern as written in the data file.
         order: Position in the file; breaks ties between equally specific patterns.
     """
@@ -148,6 +149,7 @@ class Pattern:
     code: str
     symmetric: bool = False
     swap: bool = False
+    topic: bool = False
     text: str = ""
     order: int = 0
 
@@ -193,6 +195,7 @@ def _parse_pattern(text: str, value: Any, order: int) -> Pattern:
         code=code,
         symmetric=bool(options.get("symmetric", False)),
         swap=bool(options.get("swap", False)),
+        topic=bool(options.get("topic", False)),
         text=text,
         order=order,
     )

@@ -504,7 +504,10 @@ class EventCoder:
                     if frame.symmetric:
                         pairs.append((t, s, "reverse"))
         elif len(source.mentions) > 1 and (
-            frame.symmetric or _reciprocal(head) or self.lexicon.is_mutual(code)
+            frame.symmetric
+            or _reciprocal(head)
+            # "X and Y met" and "X and Y held talks", not "we will meet our goal"
+            or (self.lexicon.is_mutual(code) and _object_is_event(head, frame.matched))
         ):
             for s in source.mentions:
                 for t in source.mentions:
@@ -775,8 +778,9 @@ class EventCoder:
                         return found
         # 2. the direct object (or what its event noun is about)
         deferred: Token | None = None
+        topical = frame.pattern is not None and frame.pattern.topic
         for child in verb.children:
-            if child.dep_ in ("dobj", "obj", "attr", "oprd"):
+            if child.dep_ in ("dobj", "obj", "attr", "oprd") and not topical:
                 if child.i in matched:
                     # An event noun's modifiers are not its target ("raised U.S. concerns
                     # over China"), but a phrase after it may be ("sanctions against X").
@@ -818,7 +822,12 @@ class EventCoder:
             return _Arg(self._np_actors(state, deferred), "object", deferred.i)
         # 5. anywhere in the object phrase ("abandoned efforts to stop an anti-X parade")
         for child in verb.children:
-            if child.dep_ in ("dobj", "obj") and child.i not in matched and frame.kind != "speech":
+            if (
+                child.dep_ in ("dobj", "obj")
+                and child.i not in matched
+                and frame.kind != "speech"
+                and not topical
+            ):
                 for tok in _subtree_outside_clauses(child):
                     if tok.i != child.i and tok.i in state.by_token:
                         return _Arg([state.by_token[tok.i]], "deep", tok.i)
@@ -1018,8 +1027,8 @@ def _complement(tok: Token, clausal: bool) -> Token | None:
             if child.dep_ == "ccomp":
                 return child
     for child in tok.children:
-        # "agreed on holding talks", "refrain from attacking"
-        if child.dep_ == "prep":
+        # "agreed on holding talks", "committed to sending troops"
+        if child.dep_ == "prep" and child.lower_ in ("on", "to", "for", "about"):
             for pcomp in child.children:
                 if pcomp.dep_ == "pcomp" and pcomp.tag_ == "VBG":
                     return pcomp
@@ -1035,6 +1044,12 @@ def _governing_verb(noun: Token) -> Token | None:
         head = node.head.head
         return head if head.pos_ in ("VERB", "AUX") else None
     return None
+
+
+def _object_is_event(verb: Token, matched: Sequence[int]) -> bool:
+    """True when the verb has no direct object or its object is the pattern's event noun."""
+    objects = [c for c in verb.children if c.dep_ in ("dobj", "obj")]
+    return all(o.i in matched for o in objects)
 
 
 def _has_object(tok: Token) -> bool:
