@@ -793,6 +793,8 @@ class EventCoder:
                 mentions = self._np_actors(state, child)
                 if mentions:
                     return _Arg(mentions, "object", child.i)
+                if frame.kind == "speech":
+                    continue  # "revealed details of X" is not addressed to X
                 found = self._nested(state, child, 0)
                 if found is not None:
                     return found
