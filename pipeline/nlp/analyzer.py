@@ -31,6 +31,7 @@ from pipeline.models import (
     DiplomaticEvent,
     EnrichedArticle,
     EventTone,
+    Location,
     Sentence,
     Span,
     Tone,
@@ -204,13 +205,14 @@ class Analyzer:
     ) -> DiplomaticEvent:
         article = item.article
         body = article.body
-        entry = self.coder.codebook.get(event.code)
         trigger = doc[event.trigger_start : event.trigger_end]
         trigger_span = Span(start=trigger.start_char, end=trigger.end_char)
         actor_spans = [event.source.span] + ([event.target.span] if event.target else [])
         location = event_location(
             doc, item.locations, sentence.span, event.trigger_start, actor_spans
         )
+        code = third_location(event.code, location, event.source, event.target)
+        entry = self.coder.codebook.get(code)
         tone = EventTone(
             sentence=sentence.tone
             or self.tone.score(body[sentence.span.start : sentence.span.end]),
@@ -224,7 +226,7 @@ class Analyzer:
                 sentence.span.start,
                 event.source.code,
                 event.target.code if event.target else None,
-                event.code,
+                code,
                 trigger_span.start,
             ),
             article_id=article.id,
@@ -232,7 +234,7 @@ class Analyzer:
             published_at=article.published_at,
             source_actor=event.source,
             target_actor=event.target,
-            cameo_code=event.code,
+            cameo_code=code,
             cameo_root=entry.root,
             event_name=entry.name,
             goldstein=entry.goldstein,
@@ -253,6 +255,20 @@ class Analyzer:
             ingested_at=article.received_at,
             emitted_at=emitted_at,
         )
+
+
+def third_location(
+    code: str, location: Location | None, source: ActorRef, target: ActorRef | None
+) -> str:
+    """A meeting (040) held in a country that is neither party's is CAMEO 044."""
+    if code != "040" or location is None or location.country is None or target is None:
+        return code
+    if source.country and target.country and location.country not in (
+        source.country,
+        target.country,
+    ):
+        return "044"
+    return code
 
 
 def mentions_in(doc: Doc, actors: Sequence[ActorRef]) -> list[ActorMention]:

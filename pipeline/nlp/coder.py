@@ -182,7 +182,12 @@ _EVENT_PREPS = frozenset(
 )
 _PRONOUNS = frozenset({"he", "she", "they", "it", "we", "i"})
 _RELATIVE = frozenset({"who", "which", "that", "whom"})
-_RECIPROCAL = frozenset({"each", "another", "their", "together", "jointly", "mutual", "bilateral"})
+_RECIPROCAL = frozenset({"each", "another", "together", "jointly", "mutual", "bilateral"})
+# Nouns whose "their" means both parties ("their ties", "their differences").
+_SHARED_NOUNS = frozenset(
+    {"tie", "relation", "relationship", "agreement", "deal", "dispute", "difference"}
+    | {"cooperation", "partnership", "alliance", "border", "conflict", "rivalry", "feud"}
+)
 _HYPOTHETICAL_MARKS = frozenset({"if", "unless", "whether"})
 
 _MATCH_WEIGHT = {
@@ -504,10 +509,15 @@ class EventCoder:
                     if frame.symmetric:
                         pairs.append((t, s, "reverse"))
         elif len(source.mentions) > 1 and (
-            frame.symmetric
-            or _reciprocal(head)
+            self._reciprocal(head)
             # "X and Y met" and "X and Y held talks", not "we will meet our goal"
-            or (self.lexicon.is_mutual(code) and _object_is_event(head, frame.matched))
+            or (
+                (frame.symmetric or self.lexicon.is_mutual(code))
+                and (
+                    _object_is_event(head, frame.matched)
+                    or (frame.pattern is not None and frame.pattern.topic)
+                )
+            )
         ):
             for s in source.mentions:
                 for t in source.mentions:
@@ -717,6 +727,13 @@ class EventCoder:
             found.extend(owner or [own])
         elif own is not None:
             found.append(own)
+            # "Russian and American diplomats": the other coordinated modifier is an actor too.
+            for core in _core(tok):
+                coordinated = core.dep_ == "conj" or any(c.dep_ == "conj" for c in core.children)
+                if core.i != tok.i and coordinated and core.i in state.by_token:
+                    mention = state.by_token[core.i]
+                    if mention not in found:
+                        found.append(mention)
         else:
             for core in _core(tok):
                 mention = state.by_token.get(core.i)
@@ -914,6 +931,17 @@ class EventCoder:
         if source is None or target is None:
             return None, None
         return source, target
+
+    def _reciprocal(self, verb: Token) -> bool:
+        """True when the verb's phrase marks the action as mutual ("each other", "their talks")."""
+        for tok in _phrase(verb):
+            if tok.lower_ in _RECIPROCAL:
+                return True
+            if tok.lower_ == "their" and tok.dep_ == "poss":
+                noun = _lemma(tok.head)
+                if noun in self.lexicon.nouns or noun in _SHARED_NOUNS:
+                    return True
+        return False
 
     # -------------------------------------------------------------- confidence
 
@@ -1138,11 +1166,6 @@ def _reported(tok: Token, lexicon: Lexicon) -> bool:
 
 def _inside(tok: Token, ancestor: Token) -> bool:
     return any(a.i == ancestor.i for a in tok.ancestors)
-
-
-def _reciprocal(verb: Token) -> bool:
-    """True when the verb's phrase marks the action as mutual ("their meeting", "each other")."""
-    return any(t.lower_ in _RECIPROCAL for t in _phrase(verb))
 
 
 def _pattern_text(frame: _Frame) -> str:

@@ -53,6 +53,7 @@ TINY_ACTORS: dict[str, tuple[str, str]] = {
     "mexico": ("MEX", "name"),
     "mexican": ("MEX", "demonym"),
     "brazil": ("BRA", "name"),
+    "brazilian": ("BRA", "demonym"),
     "chile": ("CHL", "name"),
     "peru": ("PER", "name"),
     "norway": ("NOR", "name"),

@@ -112,6 +112,16 @@ def test_stage_steps_match_analyze(analyzer: Any, seed: Article) -> None:
     assert events == direct
 
 
+def test_a_meeting_in_a_third_country_is_044(analyzer: Any) -> None:
+    article = Article(id="geneva", body="Blinken met Lavrov in Geneva.", published_at=NOW)
+    events = analyzer.analyze(article, pipeline_version="t", emitted_at=NOW)
+    assert {e.cameo_code for e in events} == {"044"}
+    assert {e.location.country for e in events if e.location} == {"CHE"}
+    home = Article(id="moscow", body="Blinken met Lavrov in Moscow.", published_at=NOW)
+    events = analyzer.analyze(home, pipeline_version="t", emitted_at=NOW)
+    assert {e.cameo_code for e in events} == {"040"}
+
+
 def test_long_bodies_are_parsed_truncated(analyzer: Any) -> None:
     body = "Canada criticized Mexico. " * 10
     text, cut = truncate(body, 60)

@@ -314,3 +314,28 @@ def test_event_id_is_deterministic() -> None:
     assert len(first) == 32 and int(first, 16) >= 0
     assert first != event_id("a1", 10, "CHN", "USA", "042", 17)
     assert event_id("a1", 10, "USA", None, "140", 17) != event_id("a1", 10, "USA", "", "141", 17)
+
+
+def test_discussion_topics_are_not_targets(code_text: Code) -> None:
+    assert triples(code_text("Canada and Mexico discussed Peru's debt.")) == {
+        ("CAN", "MEX", "040"),
+        ("MEX", "CAN", "040"),
+    }
+
+
+def test_coordinated_subjects_pair_up_only_when_the_object_is_the_event(code_text: Code) -> None:
+    held = triples(code_text("Canada and Mexico held talks on Friday."))
+    assert held == {("CAN", "MEX", "040"), ("MEX", "CAN", "040")}
+    assert code_text("Canada and Mexico will meet their targets.") == []
+
+
+def test_passive_without_agent_takes_hostile_acts_not_places(code_text: Code) -> None:
+    (shelled,) = code_text("Two Kenyan police were killed in Brazilian shelling.")
+    assert (shelled.source.code, shelled.code) == ("BRA", "190")
+    assert code_text("Two Kenyan police were killed in a mine near the Chile border.") == []
+
+
+def test_prepositional_target_before_an_actor_object(code_text: Code) -> None:
+    assert triples(code_text("Canada deployed Brazilian troops to Peru.")) == {
+        ("CAN", "PER", "154")
+    }
