@@ -263,10 +263,8 @@ def third_location(
     """A meeting (040) held in a country that is neither party's is CAMEO 044."""
     if code != "040" or location is None or location.country is None or target is None:
         return code
-    if source.country and target.country and location.country not in (
-        source.country,
-        target.country,
-    ):
+    parties = {source.country, target.country}
+    if None not in parties and location.country not in parties:
         return "044"
     return code
 

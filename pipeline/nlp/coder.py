@@ -730,10 +730,9 @@ class EventCoder:
             # "Russian and American diplomats": the other coordinated modifier is an actor too.
             for core in _core(tok):
                 coordinated = core.dep_ == "conj" or any(c.dep_ == "conj" for c in core.children)
-                if core.i != tok.i and coordinated and core.i in state.by_token:
-                    mention = state.by_token[core.i]
-                    if mention not in found:
-                        found.append(mention)
+                other = state.by_token.get(core.i)
+                if core.i != tok.i and coordinated and other is not None and other not in found:
+                    found.append(other)
         else:
             for core in _core(tok):
                 mention = state.by_token.get(core.i)
