@@ -25,7 +25,12 @@ returns who did what to whom, sentence by sentence:
   (010) is kept only when nothing else in the sentence is coded; a speaker's
   statement that they used force is a claim of responsibility (015);
 * **nominal events**: "X's visit to Y", "talks between X and Y", "prepared a
-  meeting between X and Y" when the phrase names its source.
+  meeting between X and Y" when the phrase names its source;
+* **dyads**: an event needs a source and a target, as CAMEO coders require,
+  except for roots where one actor suffices (protest, force posture; the
+  lexicon's ``solo_roots``), which are coded with no target; an actor never
+  acts on itself; a sentence yields one event per (source, target, code), the
+  most confident of its candidates.
 
 Each event gets a confidence in ``[0, 1]`` from the evidence: how the verb was
 matched, how each actor was matched and attached, and the parse distance.
