@@ -429,6 +429,9 @@ class EventCoder:
         lex = self.lexicon
         negated = _negated(tok)
         auxes = {_lemma(c) for c in tok.children if c.dep_ in ("aux", "auxpass")}
+        if not auxes and tok.dep_ == "conj":
+            # "should manage their differences and expand cooperation": one modal for both
+            auxes = {_lemma(c) for c in tok.head.children if c.dep_ in ("aux", "auxpass")}
         for governor in _infinitive_governors(tok):
             # "would not give permission to Russia to help Israel": the help is not given.
             if _negated(governor):
