@@ -505,6 +505,51 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def machine_cpu_seconds() -> tuple[float, float]:
+    """``(busy, total)`` CPU seconds of the whole machine since boot, from ``/proc/stat``."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    ticks = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields) - idle) / ticks, sum(fields) / ticks
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    """CPU seconds of named processes, of this process and of the machine, at one moment."""
+
+    processes: dict[str, float]
+    own: float
+    machine_busy: float
+    machine_total: float
+
+    @classmethod
+    def take(cls, pids: Mapping[str, int]) -> CpuSnapshot:
+        """Read the counters now."""
+        busy, total = machine_cpu_seconds()
+        return cls(
+            {name: cpu_seconds(pid) for name, pid in pids.items()},
+            time.process_time(),
+            busy,
+            total,
+        )
+
+    def since(self, earlier: CpuSnapshot) -> dict[str, float]:
+        """CPU seconds used between ``earlier`` and this snapshot, by consumer.
+
+        ``bench`` is this process (producer, collector); ``other`` is everything
+        else on the machine (other people's work included); ``capacity`` is
+        what all cores could have given.
+        """
+        used = {
+            name: value - earlier.processes.get(name, 0.0) for name, value in self.processes.items()
+        }
+        used["bench"] = self.own - earlier.own
+        busy = self.machine_busy - earlier.machine_busy
+        used["other"] = max(busy - sum(used.values()), 0.0)
+        used["capacity"] = self.machine_total - earlier.machine_total
+        return used
+
+
 @dataclass(frozen=True)
 class MemorySample:
     """One look at the workers: when, in which phase, how far, and each worker's kB."""
@@ -815,6 +860,7 @@ def measure_pipeline(
     result: dict[str, Any] = {"workers": workers}
     progress = _Progress()
     with contextlib.ExitStack() as stack:
+        broker: EmbeddedBroker | None = None
         if settings.starts_broker:
             broker = stack.enter_context(EmbeddedBroker())
             settings = settings.model_copy(
@@ -876,11 +922,14 @@ def measure_pipeline(
         )
         progress.collector = collector
         profilers = _start_profilers(profile_dir, procs, workers) if profile_dir else []
-        cpu_before = sum(cpu_seconds(p.pid) for p in procs)
+        pids = {f"worker-{i}": p.pid for i, p in enumerate(procs)}
+        if broker is not None:
+            pids["broker"] = broker.pid
+        cpu_before = CpuSnapshot.take(pids)
         try:
             began = publish(producer, names.raw, messages, args.rate)
             collector.wait(args.timeout, alive)
-            worker_cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_before
+            cpu = CpuSnapshot.take(pids).since(cpu_before)
         finally:
             _stop_profilers(profilers)
             collector.close()
@@ -889,8 +938,10 @@ def measure_pipeline(
             result["profile_files"] = [str(path) for path, _ in profilers]
         sampler.sample()
         result["saturation"] = _throughput(collector, names, began, articles)
+        worker_cpu = sum(v for k, v in cpu.items() if k.startswith("worker-"))
         result["saturation"]["worker_cpu_seconds"] = worker_cpu
         result["saturation"]["articles_per_cpu_s"] = len(messages) / max(worker_cpu, 1e-9)
+        result["saturation"]["cpu_seconds"] = cpu
         result["rss"] = memory_report(
             sampler.samples, "throughput", len(messages), rss_window(args.rss_window, len(articles))
         )
@@ -1005,10 +1056,13 @@ def _latency(
         collector.wait(args.timeout + len(messages) / rate, lambda: True)
     finally:
         collector.close()
-    return latency_report(collector.data, topics)
+    chars = {key: len(orjson.loads(value).get("body") or "") for key, value in messages}
+    return latency_report(collector.data, topics, chars)
 
 
-def latency_report(data: Collected, topics: Mapping[str, str]) -> dict[str, Any]:
+def latency_report(
+    data: Collected, topics: Mapping[str, str], chars: Mapping[str, int] | None = None
+) -> dict[str, Any]:
     """End-to-end, from-receipt and per-hop latency (seconds) from the collected timestamps.
 
     ``end_to_end`` runs from the producer's send time of the raw record to the
@@ -1017,10 +1071,14 @@ def latency_report(data: Collected, topics: Mapping[str, str]) -> dict[str, Any]
     article's batch. Each hop runs from the record on a stage's input topic to
     the record on its output topic; ``work_p50`` is the stage's own share of its
     batch time (the article's ``timings``), the rest of the hop is waiting.
+    ``slowest`` names the five slowest articles with their body length
+    (``chars``, by id).
     """
     stamps = data.timestamps
     raw, coded = stamps[topics["raw"]], stamps[topics["coded"]]
-    end_to_end = [(coded[k] - raw[k]) / 1000 for k in coded if k in raw]
+    by_article = {k: (coded[k] - raw[k]) / 1000 for k in coded if k in raw}
+    end_to_end = list(by_article.values())
+    slowest = sorted(by_article.items(), key=lambda item: item[1], reverse=True)[:5]
     from_receipt: list[float] = []
     work: dict[str, list[float]] = {}
     for key, value in data.values.items():
@@ -1042,6 +1100,10 @@ def latency_report(data: Collected, topics: Mapping[str, str]) -> dict[str, Any]
         "end_to_end": summarize(end_to_end),
         "from_receipt": summarize(from_receipt),
         "hops": hops,
+        "slowest": [
+            {"id": key, "seconds": seconds, "chars": (chars or {}).get(key)}
+            for key, seconds in slowest
+        ],
     }
 
 
@@ -1169,6 +1231,13 @@ def format_table(report: Mapping[str, Any]) -> str:
         if latency:
             lines.append("")
             lines.extend(_latency_lines(workers, latency, result.get("broker_hop", {})))
+            last_run = (report.get("runs") or [{}])[-1]
+            lines.extend(
+                _slowest_lines(last_run.get("pipeline", {}).get(workers, {}).get("latency", {}))
+            )
+        cpu = result.get("saturation", {}).get("cpu_seconds")
+        if cpu:
+            lines.append(_cpu_line(workers, cpu))
         rss = result.get("rss", {})
         if rss:
             peaks = ", ".join(f"{kb / 1024:.0f}" for kb in rss.get("peak_kb", {}).values())
@@ -1207,3 +1276,21 @@ def _latency_lines(workers: str, latency: Mapping[str, Any], hop: Mapping[str, A
         lines.append(row(f"hop {stage}", summary) + (f"  work p50 {work:.3f}" if work else ""))
     lines.append(row("one idle broker hop (fetch wait)", hop))
     return lines
+
+
+def _slowest_lines(latency: Mapping[str, Any]) -> list[str]:
+    slowest = latency.get("slowest") or []
+    if not slowest:
+        return []
+    shown = ", ".join(
+        f"{item['seconds']:.2f} s ({item['chars'] or 0:,} chars)" for item in slowest[:3]
+    )
+    return [f"  slowest: {shown}"]
+
+
+def _cpu_line(workers: str, cpu: Mapping[str, float]) -> str:
+    parts = [f"{name} {seconds:.0f}" for name, seconds in cpu.items() if name != "capacity"]
+    return (
+        f"CPU during throughput ({workers} worker(s)), core-seconds: {', '.join(parts)}"
+        f" of {cpu.get('capacity', 0):.0f}"
+    )

@@ -238,6 +238,20 @@ def test_memory_report_without_window_samples_has_no_growth() -> None:
     assert memory_report([], "throughput", 1, 1) == {}
 
 
+def test_cpu_snapshot_attributes_the_rest_of_the_machine_to_other() -> None:
+    before = bench.CpuSnapshot({"worker-0": 10.0, "broker": 1.0}, 2.0, 100.0, 400.0)
+    after = bench.CpuSnapshot({"worker-0": 18.0, "broker": 2.5}, 3.0, 115.0, 420.0)
+    used = after.since(before)
+    assert used == pytest.approx(
+        {"worker-0": 8.0, "broker": 1.5, "bench": 1.0, "other": 4.5, "capacity": 20.0}
+    )
+
+
+def test_machine_cpu_seconds_counts_busy_within_total() -> None:
+    busy, total = bench.machine_cpu_seconds()
+    assert 0 < busy <= total
+
+
 # --------------------------------------------------------------------------- latency
 
 
@@ -267,8 +281,10 @@ def test_latency_report_from_record_timestamps() -> None:
         },
         terminal={"x": ("c", 1_600), "y": ("c", 2_700)},
     )
-    report = latency_report(data, topics)
+    report = latency_report(data, topics, {"x": 10, "y": 20_000})
     assert report["articles"] == 2
+    assert [(s["id"], s["chars"]) for s in report["slowest"]] == [("y", 20_000), ("x", 10)]
+    assert report["slowest"][0]["seconds"] == pytest.approx(0.7)
     assert report["end_to_end"]["count"] == 2
     assert report["end_to_end"]["max"] == pytest.approx(0.7)
     assert report["end_to_end"]["p50"] == pytest.approx(0.65)
@@ -312,11 +328,22 @@ def test_summarize_profile_counts_a_recursive_function_once_per_stack() -> None:
 def _run_report(limit: float, one: float, two: float) -> dict[str, Any]:
     def pipeline(rate: float) -> dict[str, Any]:
         return {
-            "saturation": {"articles_per_s": rate, "words_per_s": rate * 300},
+            "saturation": {
+                "articles_per_s": rate,
+                "words_per_s": rate * 300,
+                "cpu_seconds": {
+                    "worker-0": 9.0,
+                    "broker": 1.0,
+                    "bench": 0.2,
+                    "other": 2.0,
+                    "capacity": 20.0,
+                },
+            },
             "latency": {
                 "rate": rate / 2,
                 "end_to_end": {"p50": 0.3, "p95": 0.6, "p99": 0.8},
                 "hops": {"extract": {"p50": 0.2, "p95": 0.3, "p99": 0.4, "work_p50": 0.1}},
+                "slowest": [{"id": "a", "seconds": 2.0, "chars": 9000}],
             },
             "broker_hop": {"p50": 0.05, "p95": 0.06, "p99": 0.07},
             "rss": {
@@ -341,6 +368,7 @@ def test_report_shape_and_table() -> None:
     median = median_of_runs(runs)
     report = {
         "config": {"articles": 20, "source": "seeds", "runs": 3},
+        "runs": runs,
         "median": median,
         "targets": check_targets(median),
     }
@@ -353,6 +381,8 @@ def test_report_shape_and_table() -> None:
     assert "scaling, 2 workers / 1 worker: 1.90" in table
     assert "hop extract" in table and "work p50 0.100" in table
     assert "peak 391 MB" in table
+    assert "slowest: 2.00 s (9,000 chars)" in table
+    assert "core-seconds: worker-0 9, broker 1, bench 0, other 2 of 20" in table
     assert "MISSED" not in table
     # JSON-serialisable as written to --out
     assert orjson.loads(orjson.dumps(report))["median"]["ratio"]["1"] == pytest.approx(
