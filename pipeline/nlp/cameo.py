@@ -215,6 +215,7 @@ class Lexicon:
     future_aux: frozenset[str] = field(default_factory=frozenset)
     solo_roots: frozenset[str] = field(default_factory=frozenset)
     mutual: frozenset[str] = field(default_factory=frozenset)
+    place_target_roots: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def load(cls, path: Path | None = None, codebook: Codebook | None = None) -> Lexicon:
@@ -254,6 +255,7 @@ class Lexicon:
             object_control=frozenset(syntax.get("object_control", [])),
             solo_roots=frozenset(syntax.get("solo_roots", [])),
             mutual=frozenset(syntax.get("mutual", [])),
+            place_target_roots=frozenset(syntax.get("place_target_roots", [])),
             hypothetical_aux=frozenset(modality.get("hypothetical", [])),
             future_aux=frozenset(modality.get("future", [])),
         )

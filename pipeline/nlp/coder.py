@@ -220,6 +220,7 @@ _HOW_WEIGHT = {
     "clause": 0.65,
     "adjunct": 0.6,
     "deep": 0.6,
+    "place": 0.6,
     "pronoun": 0.72,
     "previous": 0.6,
 }
@@ -628,8 +629,8 @@ class EventCoder:
                     pobj = next((c for c in child.children if c.dep_ == "pobj"), None)
                     if pobj is not None:
                         return _Arg(self._np_actors(state, pobj), "agent", pobj.i)
-            if depth == 0:
-                return self._adjunct_agent(state, verb)
+            # A passive verb's grammatical subject is its patient: never inherit one.
+            return self._adjunct_agent(state, verb) if depth == 0 else None
         dep = verb.dep_
         governor = verb.head
         if governor.i == verb.i:
@@ -652,7 +653,7 @@ class EventCoder:
             if _is_passive(governor) and not _is_passive(verb):
                 return None
             return self._subject(state, governor, depth + 1)
-        if dep in ("advcl", "acomp", "pcomp", "ccomp") and verb.tag_ in ("VBG", "VBN", "VB"):
+        if dep in ("advcl", "acomp", "pcomp") and verb.tag_ in ("VBG", "VBN", "VB"):
             return self._subject(state, governor, depth + 1)
         if dep == "relcl":
             return _Arg(self._np_actors(state, governor), "relative", governor.i)
@@ -857,7 +858,22 @@ class EventCoder:
                 for tok in _subtree_outside_clauses(child):
                     if tok.i != child.i and tok.i in state.by_token:
                         return _Arg([state.by_token[tok.i]], "deep", tok.i)
-        # 6. a particle verb's object sits under the particle ("crack down on X")
+        # 6. where aid or force lands is its target ("sent aid to victims in X",
+        # "shelled positions in X")
+        if root_of(frame.code) in self.lexicon.place_target_roots:
+            for child in verb.children:
+                if child.dep_ == "prep" and child.lower_ in (
+                    "in",
+                    "inside",
+                    "across",
+                    "throughout",
+                ):
+                    for pobj in child.children:
+                        if pobj.dep_ == "pobj":
+                            mentions = self._np_actors(state, pobj)
+                            if mentions:
+                                return _Arg(mentions, "place", pobj.i)
+        # 7. a particle verb's object sits under the particle ("crack down on X")
         for child in verb.children:
             if child.dep_ == "prt":
                 for grand in child.children:
