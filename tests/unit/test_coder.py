@@ -339,3 +339,13 @@ def test_prepositional_target_before_an_actor_object(code_text: Code) -> None:
     assert triples(code_text("Canada deployed Brazilian troops to Peru.")) == {
         ("CAN", "PER", "154")
     }
+
+
+def test_aid_lands_in_a_place(code_text: Code) -> None:
+    assert triples(code_text("Canada sent aid to flood victims in Peru.")) == {
+        ("CAN", "PER", "070")
+    }
+
+
+def test_a_reported_passive_does_not_borrow_the_speaker_as_agent(code_text: Code) -> None:
+    assert code_text("Two Kenyan police were killed on Monday, Chile said.") == []
