@@ -10,6 +10,12 @@ Every spaCy component of the model is used (tagger and attribute ruler for
 POS, lemmatizer for the lexicon, parser for the coder, NER for actors and
 places), so none is disabled; components a model may add on top (e.g. a
 text categorizer) are disabled at load time.
+
+Cost, measured on 200 news articles of ~1,700 characters on a busy 2-core
+machine: the extract stage takes ~220 ms an article, three quarters of it the
+spaCy parse and a tenth actor finding; enrich ~4 ms; code ~15 ms (the doc is
+rebuilt from tokens, not re-parsed). The parse is the bottleneck, so batches
+go through one ``nlp.pipe`` call.
 """
 
 from __future__ import annotations
