@@ -205,6 +205,7 @@ _MATCH_WEIGHT = {
     "coref": 0.85,
     "agent": 0.8,
 }
+_MODALITY_WEIGHT = {"hypothetical": 0.8, "future": 0.85, "intent": 0.9, "reported": 0.95}
 _HOW_WEIGHT = {
     "direct": 1.0,
     "agent": 1.0,
@@ -987,8 +988,8 @@ class EventCoder:
             score *= _HOW_WEIGHT.get(t_arg.how if t_arg is not None else "prep", 0.8)
         distance = max(abs(source.start - head.i), abs(target.start - head.i) if target else 0)
         score *= math.exp(-max(0, distance - 6) / 30)
-        if frame.modality == "hypothetical":
-            score *= 0.8
+        # What has not happened (yet) is less certain to happen as coded.
+        score *= _MODALITY_WEIGHT.get(frame.modality, 1.0)
         if frame.kind == "speech":
             score *= 0.8
         return round(max(0.01, min(1.0, score)), 3)
