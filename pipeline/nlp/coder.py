@@ -748,9 +748,12 @@ class EventCoder:
                 mention = state.by_token.get(core.i)
                 if mention is not None and mention not in found:
                     found.append(mention)
-            if not found and tok.pos_ in ("NOUN", "PROPN", "PRON", "ADJ", "NUM"):
-                # "leaders of China and Japan"
-                found.extend(self._of_actors(state, tok, depth))
+            unknown = all(m.ref.code.startswith("---") for m in found)
+            if unknown and tok.pos_ in ("NOUN", "PROPN", "PRON", "ADJ", "NUM"):
+                # "leaders of China and Japan", "Foreign Minister Jean Dupont of France"
+                owners = self._of_actors(state, tok, depth)
+                if owners:
+                    found = owners
         for child in tok.children:
             # A list can parse as apposition ("The US, Russia, and Switzerland met").
             listed = child.dep_ == "appos" and child.pos_ == "PROPN" and child.i in state.by_token
