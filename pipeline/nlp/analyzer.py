@@ -20,6 +20,7 @@ go through one ``nlp.pipe`` call.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -293,12 +294,14 @@ def dyad_tone(item: EnrichedArticle, source: ActorRef, target: ActorRef | None) 
     if target is None:
         return None
     tones: list[tuple[Tone, int]] = []
+    # Actors sorted by start, so each sentence finds its own by bisection: scanning every
+    # actor for every sentence of every event made a long article cubic (minutes).
+    actors = sorted(item.actors, key=lambda ref: ref.span.start)
+    starts = [ref.span.start for ref in actors]
     for sentence in item.sentences:
-        codes = {
-            ref.code
-            for ref in item.actors
-            if sentence.span.start <= ref.span.start and ref.span.end <= sentence.span.end
-        }
+        first = bisect_left(starts, sentence.span.start)
+        last = bisect_right(starts, sentence.span.end)
+        codes = {ref.code for ref in actors[first:last] if ref.span.end <= sentence.span.end}
         if source.code in codes and target.code in codes and sentence.tone is not None:
             tones.append((sentence.tone, sentence.token_end - sentence.token_start))
     return combine(tones) if tones else None
