@@ -710,7 +710,8 @@ class ActorCoder:
                     break
         start, end = chain.start, chain.end
         span = Span(start=doc[start].idx, end=doc[end - 1].idx + len(doc[end - 1].text))
-        text = doc.text[span.start : span.end]
+        # The span's own text: Doc.text joins every token of the article on each call.
+        text = doc[start:end].text
         known = self._titled_person(doc, chain, agent, code, day)
         if known is not None:
             # "Prime Minister Brown" in 2008: the curated Gordon Brown.

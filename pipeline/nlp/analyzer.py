@@ -20,7 +20,7 @@ go through one ``nlp.pipe`` call.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -293,15 +293,23 @@ def dyad_tone(item: EnrichedArticle, source: ActorRef, target: ActorRef | None) 
     """Tone of the sentences where both actors of an event appear (by actor code)."""
     if target is None:
         return None
+    # Place each mention of the two codes in its sentence by bisection over the (sorted,
+    # disjoint) sentences: checking every actor against every sentence for every event
+    # made a long article cost minutes.
+    starts = [sentence.span.start for sentence in item.sentences]
+
+    def sentences_with(code: str) -> set[int]:
+        found = set()
+        for ref in item.actors:
+            if ref.code == code:
+                index = bisect_right(starts, ref.span.start) - 1
+                if index >= 0 and ref.span.end <= item.sentences[index].span.end:
+                    found.add(index)
+        return found
+
     tones: list[tuple[Tone, int]] = []
-    # Actors sorted by start, so each sentence finds its own by bisection: scanning every
-    # actor for every sentence of every event made a long article cubic (minutes).
-    actors = sorted(item.actors, key=lambda ref: ref.span.start)
-    starts = [ref.span.start for ref in actors]
-    for sentence in item.sentences:
-        first = bisect_left(starts, sentence.span.start)
-        last = bisect_right(starts, sentence.span.end)
-        codes = {ref.code for ref in actors[first:last] if ref.span.end <= sentence.span.end}
-        if source.code in codes and target.code in codes and sentence.tone is not None:
+    for index in sorted(sentences_with(source.code) & sentences_with(target.code)):
+        sentence = item.sentences[index]
+        if sentence.tone is not None:
             tones.append((sentence.tone, sentence.token_end - sentence.token_start))
     return combine(tones) if tones else None
