@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -278,12 +279,10 @@ def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def consume(
-    settings: Settings, topics: list[str], *, follow: bool, idle_seconds: float = 2.0
-) -> Iterator[tuple[str, bytes]]:
-    """Read ``topics`` from their beginning without a consumer group (nothing is committed).
+def open_reader(settings: Settings, topics: Iterable[str]) -> Any:
+    """A group-less kafka-python consumer at the beginning of every partition of ``topics``.
 
-    Without ``follow`` it stops after ``idle_seconds`` without a new record.
+    Nothing is committed, so reading never disturbs a consumer group.
     """
     from kafka import KafkaConsumer, TopicPartition
 
@@ -298,14 +297,22 @@ def consume(
         fetch_max_bytes=max(settings.max_message_bytes, 52_428_800),
         **kafka_client_kwargs(settings),
     )
+    partitions = [
+        TopicPartition(topic, p)
+        for topic in topics
+        for p in sorted(consumer.partitions_for_topic(topic) or ())
+    ]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    return consumer
+
+
+def consume(
+    settings: Settings, topics: list[str], *, follow: bool, idle_seconds: float = 2.0
+) -> Iterator[tuple[str, bytes]]:
+    """Read ``topics`` from their beginning; without ``follow``, stop after ``idle_seconds``."""
+    consumer = open_reader(settings, topics)
     try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
         idle_since = time.monotonic()
         while True:
             batch = consumer.poll(timeout_ms=200)
@@ -382,65 +389,43 @@ def _collect(
     worker: WorkerProcess,
 ) -> tuple[int, int, int] | None:
     """Print events until every expected article has a terminal record; None on timeout."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    from pipeline.broker import kafka_client_kwargs
-
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        enable_auto_commit=False,
-        group_id=None,
-        fetch_max_wait_ms=100,
-        **kafka_client_kwargs(settings),
-    )
     pending = set(expected)
-    events = coded = dead = 0
+    coded = dead = 0
     seen_events: set[str] = set()
+
+    def show(topic: str, value: bytes) -> None:
+        nonlocal coded, dead
+        data = orjson.loads(value)
+        if topic == names.events and data["event_id"] not in seen_events:
+            seen_events.add(data["event_id"])
+            sys.stdout.write(value.decode() + "\n")
+            sys.stdout.flush()
+            print("  " + _describe_event(data), file=sys.stderr)
+        elif topic == names.coded and data["article_id"] in pending:
+            pending.discard(data["article_id"])
+            coded += 1
+        elif topic == names.dlq and data.get("article_id") in pending:
+            pending.discard(data["article_id"])
+            dead += 1
+            print(f"  dead letter: {data['error_kind']}: {data['reason']}", file=sys.stderr)
+
+    consumer = open_reader(settings, (names.events, names.coded, names.dlq))
     deadline = time.monotonic() + timeout
     try:
-        topics = (names.events, names.coded, names.dlq)
-        partitions = [
-            TopicPartition(t, p)
-            for t in topics
-            for p in sorted(consumer.partitions_for_topic(t) or ())
-        ]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
         while pending and time.monotonic() < deadline:
             if not worker.alive():
                 raise PipelineError(f"the worker exited early; its log:\n{worker.log_tail()}")
             for tp, records in consumer.poll(timeout_ms=250).items():
                 for record in records:
-                    data = orjson.loads(record.value)
-                    if tp.topic == names.events:
-                        if data["event_id"] not in seen_events:
-                            seen_events.add(data["event_id"])
-                            events += 1
-                            sys.stdout.write(record.value.decode() + "\n")
-                            sys.stdout.flush()
-                            print("  " + _describe_event(data), file=sys.stderr)
-                    elif tp.topic == names.coded and data["article_id"] in pending:
-                        pending.discard(data["article_id"])
-                        coded += 1
-                    elif tp.topic == names.dlq and data.get("article_id") in pending:
-                        pending.discard(data["article_id"])
-                        dead += 1
-                        print(
-                            f"  dead letter: {data['error_kind']}: {data['reason']}",
-                            file=sys.stderr,
-                        )
-        # Events of the last article may trail its accounting record on other partitions.
-        for tp_records in consumer.poll(timeout_ms=500).values():
-            for record in tp_records:
-                if record.topic == names.events:
-                    data = orjson.loads(record.value)
-                    if data["event_id"] not in seen_events:
-                        seen_events.add(data["event_id"])
-                        events += 1
-                        sys.stdout.write(record.value.decode() + "\n")
+                    show(tp.topic, record.value)
+        if not pending:
+            # Events of the last article may sit on other partitions than its account.
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                for record in records:
+                    show(tp.topic, record.value)
     finally:
         consumer.close()
-    return None if pending else (events, coded, dead)
+    return None if pending else (len(seen_events), coded, dead)
 
 
 def _describe_event(event: dict[str, object]) -> str:
