@@ -29,6 +29,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from pipeline.audit import AuditReport, audit
+from pipeline.broker import true_end_offsets
 from pipeline.process import WorkerProcess, free_port
 from pipeline.settings import Settings
 from pipeline.topics import TopicNames
@@ -330,28 +331,7 @@ def test_an_analyzer_raising_on_one_article_dead_letters_only_that_one(
 
 
 def _read_json(broker: BrokerHandle, topic: str) -> list[dict[str, Any]]:
-    consumer = KafkaConsumer(
-        bootstrap_servers=broker.bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        **broker.client_kwargs,
-    )
-    try:
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
-        from pipeline.broker import true_end_offsets
-
-        ends = true_end_offsets(broker.bootstrap, tps, broker.client_kwargs)
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        values: list[dict[str, Any]] = []
-        deadline = time.monotonic() + 30
-        while any(consumer.position(tp) < ends[tp] for tp in tps):
-            assert time.monotonic() < deadline, "could not read to the end"
-            for records in consumer.poll(timeout_ms=200).values():
-                values += [json.loads(r.value) for r in records]
-        return values
-    finally:
-        consumer.close()
+    return [json.loads(value) for value in _raw_values(broker, topic)]
 
 
 # --------------------------------------------------------------------------- a corpus of our own
@@ -628,3 +608,154 @@ def test_poison_messages_mid_partition_do_not_block_what_follows(
     assert {f"pp-{i:04d}" for i in range(10, 20)} <= coded
     assert report.ok and report.coded == 20
     assert report.dead_letters_by_kind == {"invalid_fields": 1, "not_json": 1, "not_utf8": 1}
+
+
+# --------------------------------------------------------------------------- the catalogue
+
+
+def _nested(depth: int) -> object:
+    value: object = "deep"
+    for _ in range(depth):
+        value = {"x": value}
+    return value
+
+
+def _doc(article_id: str, body: object, **fields: object) -> bytes:
+    return json.dumps({"id": article_id, "body": body, **fields}).encode()
+
+
+def test_dead_letter_catalogue_through_a_real_worker(
+    broker: BrokerHandle,
+    unique_name: Callable[[str], str],
+    workers: Callable[..., WorkerProcess],
+) -> None:
+    settings = _settings(broker, unique_name)
+    names = TopicNames.from_settings(settings)
+    broker.create_topics(list(names.all()), PARTITIONS)
+    worker = workers(settings)
+    _healthy(worker)
+    story = "Envoys of Chile and Peru met in Lima on Monday to settle a fishing dispute."
+    other = "Bolivia recalled its ambassador from Santiago after the border incident."
+    ten_mb = _doc("cat-10mb", "Envoys met. " * 900_000)
+    assert len(ten_mb) > 10_000_000
+    # (key, message, expected outcome): a dead-letter kind, or "coded", or "dropped".
+    cases: list[tuple[bytes | None, bytes, str]] = [
+        (None, b"\xc3\x28 \xff not UTF-8", "not_utf8"),
+        (None, b"id=1&body=text", "not_json"),
+        (None, b'[{"id": "x", "body": "y"}]', "not_object"),
+        (b"cat-nobody", json.dumps({"id": "cat-nobody"}).encode(), "invalid_fields"),
+        (b"cat-typed", _doc("cat-typed", ["a", "b"]), "invalid_fields"),
+        (b"cat-empty", _doc("cat-empty", ""), "empty_body"),
+        (b"cat-blank", _doc("cat-blank", " \n\t \r\n "), "empty_body"),
+        (b"cat-big", _doc("cat-big", "word " * 210_000), "body_too_large"),
+        (b"cat-10mb", ten_mb, "message_too_large"),
+        (b"cat-deep", _doc("cat-deep", story, meta=_nested(80)), "too_deep"),
+        (
+            b"cat-fr",
+            _doc("cat-fr", "Les envoyes se sont rencontres.", language="fr"),
+            "unsupported_language",
+        ),
+        (b"cat-html", _doc("cat-html", f"<div><p>{story}</p><script>x()</script></div>"), "coded"),
+        (b"cat-ctrl", _doc("cat-ctrl", f"\x00{other}\x07\u200b"), "coded"),
+        (
+            b"cat-twice",
+            _doc("cat-twice", "Talks between Chile and Peru ended on Tuesday."),
+            "coded",
+        ),
+        (
+            b"cat-twice",
+            _doc("cat-twice", "Talks between Chile and Peru ended on Tuesday."),
+            "dropped",
+        ),
+        # Same key, so the same partition and a known order: the twin comes second.
+        (
+            b"cat-twice",
+            _doc("cat-twin", "Talks between  Chile and Peru ended on Tuesday. "),
+            "duplicate_body",
+        ),
+    ]
+    metadata = _publish(
+        broker, names.raw, [(k, v) for k, v, _ in cases], max_request_size=16_000_000
+    )
+    report = _audit_until_accounted(settings, len(cases), 240)
+    letters = _read_json(broker, names.dlq)
+    by_position = {(d["partition"], d["offset"]): d for d in letters}
+    outcome = {
+        (m.partition, m.offset): by_position[(m.partition, m.offset)]["error_kind"]
+        for m in metadata
+        if (m.partition, m.offset) in by_position
+    }
+    expected_letters = {
+        (m.partition, m.offset): kind
+        for (_, _, kind), m in zip(cases, metadata, strict=True)
+        if kind not in {"coded", "dropped"}
+    }
+    print(f"catalogue through a worker: {report.dead_letters_by_kind}, {report.coded} coded")
+    assert outcome == expected_letters
+    big = by_position[(metadata[8].partition, metadata[8].offset)]
+    assert big["payload_truncated"] and big["payload_size"] == len(ten_mb)
+    assert report.ok and report.coded == 3 and report.repeated_input_messages == 1
+    valid = {a["id"]: a["body"] for a in _read_json(broker, names.valid)}
+    assert valid["cat-html"] == story and valid["cat-ctrl"] == other
+    assert _metric(worker, "dipwire_duplicates_total", reason="id") == 1
+    assert _metric(worker, "dipwire_dead_letters_total", kind="message_too_large") == 1
+
+
+def test_a_hundred_thousand_token_article_is_parsed_truncated(
+    broker: BrokerHandle,
+    unique_name: Callable[[str], str],
+    workers: Callable[..., WorkerProcess],
+) -> None:
+    settings = _settings(broker, unique_name)
+    names = TopicNames.from_settings(settings)
+    broker.create_topics(list(names.all()), PARTITIONS)
+    worker = workers(settings)
+    _healthy(worker)
+    sentences = [body for _, body in corpus(60, seed=5, prefix="long")]
+    texts = [json.loads(b)["body"] for b in sentences]
+    long_body = " ".join(texts[i % len(texts)] for i in range(2_000))
+    tokens = len(long_body.split())
+    assert tokens > 100_000 and len(long_body.encode()) < settings.max_body_bytes
+    after = corpus(5, seed=6, prefix="after")
+    messages = [(b"long", _doc("long", long_body))] + [(b"long", v) for _, v in after]
+    started = time.monotonic()
+    _publish(broker, names.raw, messages)
+    report = _audit_until_accounted(settings, len(messages), 240)
+    elapsed = time.monotonic() - started
+    coded = {c["article_id"]: c for c in _read_json(broker, names.coded)}
+    annotated = max(len(value) for value in _raw_values(broker, names.annotated))
+    print(
+        f"{tokens:,}-token article ({len(long_body):,} chars, limit {settings.max_nlp_chars:,}): "
+        f"truncated={coded['long']['truncated']}, {coded['long']['events']} events, largest "
+        f"annotated message {annotated:,} bytes; it and 5 articles behind it done in "
+        f"{elapsed:.0f} s"
+    )
+    assert report.ok and report.coded == 6
+    assert coded["long"]["truncated"] is True
+    assert not any(coded[f"after-{i:04d}"]["truncated"] for i in range(5))
+    assert annotated < settings.max_message_bytes
+    assert _metric(worker, "dipwire_articles_truncated_total") == 1
+
+
+def _raw_values(broker: BrokerHandle, topic: str) -> list[bytes]:
+    consumer = KafkaConsumer(
+        bootstrap_servers=broker.bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        fetch_max_bytes=52_428_800,
+        **broker.client_kwargs,
+    )
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+        ends = true_end_offsets(broker.bootstrap, tps, broker.client_kwargs)
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        values: list[bytes] = []
+        deadline = time.monotonic() + 30
+        while any(consumer.position(tp) < ends[tp] for tp in tps):
+            assert time.monotonic() < deadline, "could not read to the end"
+            for records in consumer.poll(timeout_ms=200).values():
+                values += [r.value for r in records]
+        return values
+    finally:
+        consumer.close()
