@@ -39,7 +39,6 @@ from pipeline.models import (
     EnrichedArticle,
     EventTone,
     Location,
-    Sentence,
     Span,
     Tone,
     TopicScore,
@@ -48,7 +47,7 @@ from pipeline.nlp.actors import ActorCoder, ActorMention
 from pipeline.nlp.cameo import Codebook, Lexicon
 from pipeline.nlp.coder import CodedEvent, EventCoder, event_id
 from pipeline.nlp.docs import doc_from_tokens, sentences_from_doc, tokens_from_doc
-from pipeline.nlp.locations import Gazetteer, event_location, find_locations
+from pipeline.nlp.locations import Gazetteer, event_location, find_locations, place_roots
 from pipeline.nlp.tone import ToneScorer, combine
 from pipeline.nlp.topics import TopicTagger
 
@@ -176,14 +175,14 @@ class Analyzer:
         doc = doc_from_tokens(self.nlp.vocab, item.tokens)
         mentions = mentions_in(doc, item.actors)
         coded = self.coder.code(doc, mentions)
-        by_token_start = {s.token_start: s for s in item.sentences}
+        index = ArticleIndex(item, doc)
         events: list[DiplomaticEvent] = []
         for event in coded:
-            sentence = by_token_start.get(event.sentence_start)
-            if sentence is None:
+            position = index.sentence_at_token(event.sentence_start)
+            if position is None:
                 continue
             events.append(
-                self._message(item, doc, event, sentence, mentions, pipeline_version, emitted_at)
+                self._message(item, doc, event, position, index, pipeline_version, emitted_at)
             )
         return events
 
@@ -202,18 +201,19 @@ class Analyzer:
         item: EnrichedArticle,
         doc: Doc,
         event: CodedEvent,
-        sentence: Sentence,
-        mentions: Sequence[ActorMention],
+        position: int,
+        index: ArticleIndex,
         pipeline_version: str,
         emitted_at: datetime,
     ) -> DiplomaticEvent:
         article = item.article
         body = article.body
+        sentence = item.sentences[position]
         trigger = doc[event.trigger_start : event.trigger_end]
         trigger_span = Span(start=trigger.start_char, end=trigger.end_char)
         actor_spans = [event.source.span] + ([event.target.span] if event.target else [])
         location = event_location(
-            doc, item.locations, sentence.span, event.trigger_start, actor_spans
+            doc, index.places, sentence.span, event.trigger_start, actor_spans
         )
         code = third_location(event.code, location, event.source, event.target)
         entry = self.coder.codebook.get(code)
@@ -221,7 +221,7 @@ class Analyzer:
             sentence=sentence.tone
             or self.tone.score(body[sentence.span.start : sentence.span.end]),
             document=item.tone,
-            dyad=dyad_tone(item, event.source, event.target),
+            dyad=index.dyad_tone(event.source, event.target),
         )
         topics: list[TopicScore] = sentence.topics or item.topics
         return DiplomaticEvent(
@@ -289,27 +289,53 @@ def mentions_in(doc: Doc, actors: Sequence[ActorRef]) -> list[ActorMention]:
     return sorted(out, key=lambda m: m.start)
 
 
-def dyad_tone(item: EnrichedArticle, source: ActorRef, target: ActorRef | None) -> Tone | None:
-    """Tone of the sentences where both actors of an event appear (by actor code)."""
-    if target is None:
-        return None
-    # Place each mention of the two codes in its sentence by bisection over the (sorted,
-    # disjoint) sentences: checking every actor against every sentence for every event
-    # made a long article cost minutes.
-    starts = [sentence.span.start for sentence in item.sentences]
+class ArticleIndex:
+    """Where each sentence, actor code and place of an article is, built once per article.
 
-    def sentences_with(code: str) -> set[int]:
-        found = set()
+    The code stage looks up, for every event, its sentence, its place and the
+    tone of the sentences both its actors share. Answering each from the whole
+    article made the stage quadratic in article length (a 100,000-character
+    article took minutes); with this index an event costs its own neighbourhood
+    in the parse, plus one pass per distinct actor pair.
+    """
+
+    def __init__(self, item: EnrichedArticle, doc: Doc) -> None:
+        self.sentences = item.sentences
+        self.places = place_roots(doc, item.locations)
+        self._position = {s.token_start: n for n, s in enumerate(item.sentences)}
+        self._by_code: dict[str, set[int]] = {}
+        self._dyads: dict[tuple[str, str], Tone | None] = {}
         for ref in item.actors:
-            if ref.code == code:
-                index = bisect_right(starts, ref.span.start) - 1
-                if index >= 0 and ref.span.end <= item.sentences[index].span.end:
-                    found.add(index)
-        return found
+            n = self._sentence_of(ref.span)
+            if n is not None:
+                self._by_code.setdefault(ref.code, set()).add(n)
 
-    tones: list[tuple[Tone, int]] = []
-    for index in sorted(sentences_with(source.code) & sentences_with(target.code)):
-        sentence = item.sentences[index]
-        if sentence.tone is not None:
-            tones.append((sentence.tone, sentence.token_end - sentence.token_start))
-    return combine(tones) if tones else None
+    def _sentence_of(self, span: Span) -> int | None:
+        """The sentence that holds ``span`` whole, by bisection (sentences are sorted, disjoint)."""
+        n = bisect_right(self.sentences, span.start, key=lambda s: s.span.start) - 1
+        if n >= 0 and span.end <= self.sentences[n].span.end:
+            return n
+        return None
+
+    def sentence_at_token(self, token_start: int) -> int | None:
+        """The position of the sentence that starts at token ``token_start``."""
+        return self._position.get(token_start)
+
+    def sentences_with(self, code: str) -> set[int]:
+        """Positions of the sentences that mention actor ``code``."""
+        return self._by_code.get(code, set())
+
+    def dyad_tone(self, source: ActorRef, target: ActorRef | None) -> Tone | None:
+        """Tone of the sentences where both actors of an event appear (by actor code)."""
+        if target is None:
+            return None
+        key = (source.code, target.code)
+        if key not in self._dyads:
+            tones: list[tuple[Tone, int]] = []
+            shared = self.sentences_with(source.code) & self.sentences_with(target.code)
+            for n in sorted(shared):
+                sentence = self.sentences[n]
+                if sentence.tone is not None:
+                    tones.append((sentence.tone, sentence.token_end - sentence.token_start))
+            self._dyads[key] = combine(tones) if tones else None
+        return self._dyads[key]

@@ -298,7 +298,8 @@ class EventCoder:
         frames: dict[int, _Frame] = {}
         candidates = [doc[i] for i in range(start, end) if self._is_predicate(doc[i])]
         # Deepest first, so an embedded event is ready when its governing verb is seen.
-        candidates.sort(key=lambda t: -_depth(t))
+        depths: dict[int, int] = {}
+        candidates.sort(key=lambda t: -_depth(t, depths))
         for tok in candidates:
             frame = self._frame_for(state, tok, frames)
             if frame is not None:
@@ -1035,12 +1036,18 @@ def _lemma(tok: Token) -> str:
     return (tok.lemma_ or tok.text).lower()
 
 
-def _depth(tok: Token) -> int:
-    depth = 0
-    while tok.head.i != tok.i and depth < 64:
-        tok = tok.head
-        depth += 1
-    return depth
+def _depth(tok: Token, known: dict[int, int]) -> int:
+    """Distance to the root (at most 64), memoised in ``known`` so a sentence costs its length."""
+    path: list[int] = []
+    node = tok
+    while node.i not in known and node.head.i != node.i and len(path) < 64:
+        path.append(node.i)
+        node = node.head
+    depth = known.get(node.i, 0)
+    for i in reversed(path):
+        depth = min(64, depth + 1)
+        known[i] = depth
+    return known.get(tok.i, depth)
 
 
 def _phrase(tok: Token) -> list[Token]:

@@ -95,62 +95,67 @@ def find_locations(doc: Doc, gazetteer: Gazetteer) -> list[Location]:
     return out
 
 
+def place_roots(doc: Doc, locations: Sequence[Location]) -> dict[int, Location]:
+    """Index locations by the token that heads each of them in ``doc`` (once per article)."""
+    roots: dict[int, Location] = {}
+    for loc in locations:
+        if loc.span is None:
+            continue
+        span = doc.char_span(loc.span.start, loc.span.end, alignment_mode="expand")
+        if span is not None and len(span) > 0:
+            roots.setdefault(span.root.i, loc)
+    return roots
+
+
+_GOVERNING_DEPS = frozenset({"dobj", "pobj", "nsubj", "nsubjpass", "attr", "npadvmod", "prep"})
+"""Links a place preposition may hang from on its way up to the event verb."""
+
+
 def event_location(
     doc: Doc,
-    locations: Sequence[Location],
+    roots: dict[int, Location],
     sentence: Span,
     trigger_token: int,
     actor_spans: Sequence[Span],
 ) -> Location | None:
-    """Pick the place of an event: a location of its sentence that is not one of its actors.
+    """Pick the place of an event: a location the event verb governs that is not an actor.
 
     Args:
         doc: The article's doc.
-        locations: Every location of the article.
+        roots: The article's locations by head token (:func:`place_roots`).
         sentence: Character span of the event's sentence.
         trigger_token: Token index of the event verb.
         actor_spans: Character spans of the event's source and target mentions.
 
     Returns:
         The first location the event's trigger governs through a place
-        preposition ("met in Geneva", "talks at the summit in San Francisco"),
-        or ``None``: a place elsewhere in the sentence is usually not where the
-        event happened.
+        preposition, at most two nouns away ("met in Geneva", "talks at the
+        summit in San Francisco"), or ``None``: a place elsewhere in the
+        sentence is usually not where the event happened.
     """
-    candidates = [
-        loc
-        for loc in locations
-        if loc.span is not None
-        and sentence.start <= loc.span.start
-        and loc.span.end <= sentence.end
-        and not any(_overlap(loc.span, a) for a in actor_spans)
-    ]
-    if not candidates:
-        return None
-    verb = doc[trigger_token]
-    for loc in candidates:
+    # Walk down from the verb rather than testing every place of the sentence:
+    # the cost is the verb's neighbourhood, not the sentence (or article) length.
+    found: list[Location] = []
+    level = [doc[trigger_token]]
+    for _ in range(4):
+        below: list[Token] = []
+        for node in level:
+            for child in node.children:
+                if child.lower_ in _PLACE_PREPS:
+                    for pobj in child.children:
+                        loc = roots.get(pobj.i) if pobj.dep_ == "pobj" else None
+                        if loc is not None:
+                            found.append(loc)
+                if child.dep_ in _GOVERNING_DEPS:
+                    below.append(child)
+        level = below
+    for loc in sorted(found, key=lambda loc: loc.span.start if loc.span else 0):
         assert loc.span is not None
-        span = doc.char_span(loc.span.start, loc.span.end, alignment_mode="expand")
-        if span is not None and _governed(span.root, verb.i):
+        if not (sentence.start <= loc.span.start and loc.span.end <= sentence.end):
+            continue
+        if not any(_overlap(loc.span, a) for a in actor_spans):
             return loc
     return None
-
-
-def _governed(place: Token, verb: int) -> bool:
-    """True when ``place`` hangs from ``verb`` by a place preposition, at most two nouns away."""
-    if place.dep_ != "pobj" or place.head.lower_ not in _PLACE_PREPS:
-        return False
-    node = place.head.head
-    for _ in range(3):
-        if node.i == verb:
-            return True
-        if node.dep_ in ("dobj", "pobj", "nsubj", "nsubjpass", "attr", "npadvmod") or (
-            node.dep_ == "prep"
-        ):
-            node = node.head
-        else:
-            return False
-    return node.i == verb
 
 
 def _overlap(a: Span, b: Span) -> bool:

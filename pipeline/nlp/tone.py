@@ -21,6 +21,9 @@ from pipeline.models import Tone
 NEUTRAL = Tone(compound=0.0, gdelt=0.0, positive=0.0, negative=0.0)
 """The tone of a text with no words."""
 
+MAX_WORDS = 120
+"""Longest text VADER scores in one piece; news sentences are well under it."""
+
 
 def _clamp(value: float, low: float, high: float) -> float:
     return max(low, min(high, value))
@@ -56,9 +59,22 @@ class ToneScorer:
         self._vader = SentimentIntensityAnalyzer()
 
     def score(self, text: str) -> Tone:
-        """Return the tone of one sentence (or any short text)."""
-        if not text.strip():
+        """Return the tone of one sentence (or any short text).
+
+        A "sentence" longer than ``MAX_WORDS`` words (a table or a list the
+        parser did not split) is scored in pieces of that many words and the
+        pieces are combined by length: VADER's cost grows with the square of
+        the sentence length.
+        """
+        words = text.split()
+        if not words:
             return NEUTRAL
+        if len(words) <= MAX_WORDS:
+            return self._vader_tone(text)
+        pieces = [words[i : i + MAX_WORDS] for i in range(0, len(words), MAX_WORDS)]
+        return combine([(self._vader_tone(" ".join(p)), len(p)) for p in pieces])
+
+    def _vader_tone(self, text: str) -> Tone:
         scores = self._vader.polarity_scores(text)
         return make_tone(scores["compound"], scores["pos"], scores["neg"])
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -137,3 +139,20 @@ def analyzer(nlp: Language, event_coder: EventCoder) -> Any:
 
 
 STORY_DAY = date(2023, 10, 26)
+
+
+def calls_made(run: Callable[[], object]) -> int:
+    """Count the function calls (Python and C) ``run`` makes: a deterministic measure of work."""
+    count = 0
+
+    def hook(frame: FrameType, event: str, arg: object) -> None:
+        nonlocal count
+        if event in ("call", "c_call"):
+            count += 1
+
+    sys.setprofile(hook)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return count

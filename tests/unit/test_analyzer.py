@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pipeline.models import Article, DiplomaticEvent
+from pipeline.models import Article, DiplomaticEvent, EnrichedArticle
 from pipeline.nlp.analyzer import NlpConfig, truncate
+from pipeline.nlp.docs import doc_from_tokens
 from pipeline.settings import Settings
+
+from .conftest import STORY_DAY, calls_made
 
 pytestmark = pytest.mark.unit
 
@@ -156,3 +161,67 @@ def test_config_from_settings() -> None:
         agent_dictionaries=(Path("b.txt"),),
         max_chars=1234,
     )
+
+
+# A long article must cost in proportion to its length. Work is counted as the
+# function calls a step makes (``calls_made``), which is deterministic, unlike a
+# timing: an article four times as long may take at most 4.5x the calls. One scan
+# of the whole article per event already made it 5.3x at these sizes, and more
+# on longer articles.
+
+
+def repeated(seed: Article, copies: int) -> Article:
+    body = "\n\n".join([seed.body] * copies)
+    return seed.model_copy(update={"id": f"{seed.id}-x{copies}", "body": body})
+
+
+@pytest.fixture(scope="module")
+def long_articles(analyzer: Any, seed: Article) -> dict[int, EnrichedArticle]:
+    """The seed article's body 3 and 12 times over, annotated and enriched."""
+    articles = [repeated(seed, 3), repeated(seed, 12)]
+    enriched = analyzer.enrich(analyzer.annotate(articles))
+    return {3: enriched[0], 12: enriched[1]}
+
+
+def test_code_stage_work_is_linear_in_article_length(
+    analyzer: Any, long_articles: dict[int, EnrichedArticle]
+) -> None:
+    events: dict[int, list[DiplomaticEvent]] = {}
+
+    def code(n: int) -> Callable[[], object]:
+        def run() -> None:
+            events[n] = analyzer.code(long_articles[n], pipeline_version="t", emitted_at=NOW)
+
+        return run
+
+    short, long = calls_made(code(3)), calls_made(code(12))
+    # The same paragraphs four times as often: about four times the events, and the work.
+    assert 3.5 * len(events[3]) <= len(events[12]) <= 4.5 * len(events[3])
+    assert events[3]
+    assert long < 4.5 * short, (short, long)
+
+
+def test_actor_finding_and_event_coding_are_linear(
+    analyzer: Any, long_articles: dict[int, EnrichedArticle]
+) -> None:
+    docs = {
+        n: doc_from_tokens(analyzer.nlp.vocab, item.tokens) for n, item in long_articles.items()
+    }
+    found = {n: calls_made(partial(analyzer.actors.find, docs[n], STORY_DAY)) for n in docs}
+    mentions = {n: analyzer.actors.find(doc, STORY_DAY) for n, doc in docs.items()}
+    coded = {n: calls_made(partial(analyzer.coder.code, docs[n], mentions[n])) for n in docs}
+    assert 3.5 * len(mentions[3]) <= len(mentions[12]) <= 4.5 * len(mentions[3])
+    assert found[12] < 4.5 * found[3], found
+    assert coded[12] < 4.5 * coded[3], coded
+
+
+def test_one_huge_sentence_codes_in_proportion_to_its_length(analyzer: Any) -> None:
+    # A list or table the parser does not split: one "sentence" of thousands of tokens.
+    clause = "Canada criticized Mexico, Norway praised Sweden, Kenya accused Peru"
+    work: dict[int, int] = {}
+    for n in (10, 40):
+        body = ", ".join([clause] * n) + "."
+        article = Article(id=f"run-{n}", body=body, published_at=NOW)
+        (item,) = analyzer.enrich(analyzer.annotate([article]))
+        work[n] = calls_made(partial(analyzer.code, item, pipeline_version="t", emitted_at=NOW))
+    assert work[40] < 4.5 * work[10], work

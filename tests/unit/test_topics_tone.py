@@ -6,11 +6,14 @@ from pathlib import Path
 
 import pytest
 from spacy.language import Language
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from pipeline.models import Tone
 from pipeline.nlp.docs import sentences_from_doc, tokens_from_doc
-from pipeline.nlp.tone import NEUTRAL, ToneScorer, combine, make_tone
+from pipeline.nlp.tone import MAX_WORDS, NEUTRAL, ToneScorer, combine, make_tone
 from pipeline.nlp.topics import TopicTagger
+
+from .conftest import calls_made
 
 pytestmark = pytest.mark.unit
 
@@ -99,3 +102,22 @@ def test_combine_and_clamp() -> None:
         1.0,
         0.0,
     )
+
+
+def test_an_unsplit_run_is_scored_in_pieces_at_the_cost_of_its_length(
+    scorer: ToneScorer,
+) -> None:
+    # A list or table that no sentence splitter cuts: VADER alone is quadratic in it.
+    clause = "the talks were friendly and productive, the attack was brutal and terrible"
+    short, long = ", ".join([clause] * 20), ", ".join([clause] * 80)
+    assert len(short.split()) > MAX_WORDS
+    assert calls_made(lambda: scorer.score(long)) < 4.5 * calls_made(lambda: scorer.score(short))
+    pieces = short.split()
+    head, tail = " ".join(pieces[:MAX_WORDS]), " ".join(pieces[MAX_WORDS:])
+    expected = combine(
+        [(scorer.score(head), MAX_WORDS), (scorer.score(tail), len(pieces) - MAX_WORDS)]
+    )
+    assert scorer.score(short) == expected
+    # Up to MAX_WORDS words, the text is one piece: VADER's own score.
+    vader = SentimentIntensityAnalyzer().polarity_scores(head)
+    assert scorer.score(head) == make_tone(vader["compound"], vader["pos"], vader["neg"])
