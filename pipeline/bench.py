@@ -1068,7 +1068,8 @@ def latency_report(
     ``end_to_end`` runs from the producer's send time of the raw record to the
     timestamp of the article's ``articles.coded`` record; ``from_receipt``
     starts instead at ``received_at``, stamped when the validate stage took the
-    article's batch. Each hop runs from the record on a stage's input topic to
+    article's batch; ``to_receipt`` is the time before that (broker fetch, Faust's
+    buffer and the batch window). Each hop runs from the record on a stage's input topic to
     the record on its output topic; ``work_p50`` is the stage's own share of its
     batch time (the article's ``timings``), the rest of the hop is waiting.
     ``slowest`` names the five slowest articles with their body length
@@ -1080,12 +1081,15 @@ def latency_report(
     end_to_end = list(by_article.values())
     slowest = sorted(by_article.items(), key=lambda item: item[1], reverse=True)[:5]
     from_receipt: list[float] = []
+    to_receipt: list[float] = []
     work: dict[str, list[float]] = {}
     for key, value in data.values.items():
         record = orjson.loads(value)
         if record.get("received_at"):
             received = datetime.fromisoformat(record["received_at"]).timestamp()
             from_receipt.append(coded[key] / 1000 - received)
+            if key in raw:
+                to_receipt.append(received - raw[key] / 1000)
         for timing in record.get("timings", []):
             work.setdefault(timing["stage"], []).append(timing["seconds"])
     hops: dict[str, Any] = {}
@@ -1099,6 +1103,7 @@ def latency_report(
         "articles": len(data.terminal),
         "end_to_end": summarize(end_to_end),
         "from_receipt": summarize(from_receipt),
+        "to_receipt": summarize(to_receipt),
         "hops": hops,
         "slowest": [
             {"id": key, "seconds": seconds, "chars": (chars or {}).get(key)}
@@ -1269,6 +1274,7 @@ def _latency_lines(workers: str, latency: Mapping[str, Any], hop: Mapping[str, A
         f"latency, {workers} worker(s), at {_fmt(latency.get('rate'))} articles/s (seconds)",
         f"  {'':32}{'p50':>8}{'p95':>8}{'p99':>8}",
         row("send -> articles.coded", latency.get("end_to_end", {})),
+        row("send -> received_at", latency.get("to_receipt", {})),
         row("received_at -> articles.coded", latency.get("from_receipt", {})),
     ]
     for stage, summary in latency.get("hops", {}).items():

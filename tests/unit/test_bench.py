@@ -289,6 +289,8 @@ def test_latency_report_from_record_timestamps() -> None:
     assert report["end_to_end"]["max"] == pytest.approx(0.7)
     assert report["end_to_end"]["p50"] == pytest.approx(0.65)
     assert report["from_receipt"]["p50"] == pytest.approx(0.55)
+    assert report["to_receipt"]["p50"] == pytest.approx(0.05)
+    assert report["to_receipt"]["count"] == 1
     assert report["hops"]["validate"]["p50"] == pytest.approx(0.075)
     assert report["hops"]["extract"]["p50"] == pytest.approx(0.3)
     assert report["hops"]["extract"]["work_p50"] == pytest.approx(0.2)
