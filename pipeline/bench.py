@@ -925,6 +925,7 @@ def measure_pipeline(
         pids = {f"worker-{i}": p.pid for i, p in enumerate(procs)}
         if broker is not None:
             pids["broker"] = broker.pid
+        extracted_before = [_extracted(p) for p in procs]
         cpu_before = CpuSnapshot.take(pids)
         try:
             began = publish(producer, names.raw, messages, args.rate)
@@ -942,6 +943,11 @@ def measure_pipeline(
         result["saturation"]["worker_cpu_seconds"] = worker_cpu
         result["saturation"]["articles_per_cpu_s"] = len(messages) / max(worker_cpu, 1e-9)
         result["saturation"]["cpu_seconds"] = cpu
+        # Articles each worker parsed: keys decide the partition, so the split is uneven
+        # and the busiest worker sets the pace.
+        shares = [_extracted(p) - before for p, before in zip(procs, extracted_before, strict=True)]
+        result["saturation"]["articles_by_worker"] = {str(i): n for i, n in enumerate(shares)}
+        result["saturation"]["busiest_share"] = max(shares) / max(sum(shares), 1)
         result["rss"] = memory_report(
             sampler.samples, "throughput", len(messages), rss_window(args.rss_window, len(articles))
         )
@@ -1243,6 +1249,9 @@ def format_table(report: Mapping[str, Any]) -> str:
         cpu = result.get("saturation", {}).get("cpu_seconds")
         if cpu:
             lines.append(_cpu_line(workers, cpu))
+        share = result.get("saturation", {}).get("busiest_share")
+        if share is not None and workers != "1":
+            lines.append(f"busiest of {workers} workers parsed {share:.1%} of the articles")
         rss = result.get("rss", {})
         if rss:
             peaks = ", ".join(f"{kb / 1024:.0f}" for kb in rss.get("peak_kb", {}).values())

@@ -79,6 +79,8 @@ def test_pipeline_accounts_for_every_article(report: dict[str, Any]) -> None:
     assert saturation["articles_per_s"] > 0
     cpu = saturation["cpu_seconds"]
     assert cpu["worker-0"] > 0 and cpu["capacity"] > 0
+    assert saturation["articles_by_worker"] == {"0": ARTICLES}
+    assert saturation["busiest_share"] == 1.0
     assert report["runs"][0]["ratio"]["1"] > 0
 
 

@@ -333,6 +333,7 @@ def _run_report(limit: float, one: float, two: float) -> dict[str, Any]:
             "saturation": {
                 "articles_per_s": rate,
                 "words_per_s": rate * 300,
+                "busiest_share": 0.52,
                 "cpu_seconds": {
                     "worker-0": 9.0,
                     "broker": 1.0,
@@ -384,6 +385,7 @@ def test_report_shape_and_table() -> None:
     assert "hop extract" in table and "work p50 0.100" in table
     assert "peak 391 MB" in table
     assert "slowest: 2.00 s (9,000 chars)" in table
+    assert "busiest of 2 workers parsed 52.0% of the articles" in table
     assert "core-seconds: worker-0 9, broker 1, bench 0, other 2 of 20" in table
     assert "MISSED" not in table
     # JSON-serialisable as written to --out
