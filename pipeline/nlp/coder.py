@@ -183,7 +183,7 @@ _HOSTILE_NOUNS = frozenset(
 )
 _EVENT_PREPS = frozenset(
     {"with", "to", "against", "on", "upon", "over", "about", "toward", "towards"}
-    | {"between", "into", "at", "from"}
+    | {"between", "into", "at", "from", "by"}
 )
 _PRONOUNS = frozenset({"he", "she", "they", "it", "we", "i"})
 _RELATIVE = frozenset({"who", "which", "that", "whom"})
@@ -896,12 +896,21 @@ class EventCoder:
         """An actor in a prepositional phrase under ``noun`` ("ties with Gondor").
 
         Under an event noun only prepositions that introduce a participant count
-        ("talks with X", "sanctions on X"), not places ("talks in Geneva").
+        ("talks with X", "sanctions on X", "an attack by X"), not places ("talks
+        in Geneva"); its "of" phrase names what the event is about, whose own
+        participants count ("the resumption of ties with X").
         """
         if depth > 3:
             return None
         preps = _EVENT_PREPS if event else _NESTED_PREPS
         for child in noun.children:
+            if event and child.dep_ == "prep" and child.lower_ == "of":
+                for pobj in child.children:
+                    if pobj.dep_ == "pobj":
+                        found = self._nested(state, pobj, depth + 1, event=True)
+                        if found is not None:
+                            return found
+                continue
             if child.dep_ == "prep" and child.lower_ in preps:
                 for pobj in child.children:
                     if pobj.dep_ != "pobj":

@@ -349,3 +349,39 @@ def test_aid_lands_in_a_place(code_text: Code) -> None:
 
 def test_a_reported_passive_does_not_borrow_the_speaker_as_agent(code_text: Code) -> None:
     assert code_text("Two Kenyan police were killed on Monday, Chile said.") == []
+
+
+# Verb classes coded as the reference CAMEO verb dictionaries code them.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # welcoming restored relations is diplomatic cooperation; welcoming a pledge, an intent
+        ("Canada welcomed the resumption of diplomatic ties with Mexico.", ("CAN", "MEX", "050")),
+        ("Canada welcomed assurances from Mexico.", ("CAN", "MEX", "030")),
+        ("Canada welcomed Mexico's decision.", ("CAN", "MEX", "051")),
+        # condemning an attack accuses its author, named by "by"
+        ("Canada condemned an attack by Brazilian troops.", ("CAN", "BRAMIL", "112")),
+        ("Canada condemned Mexico.", ("CAN", "MEX", "111")),
+        ("Canada alleged that Mexico had lied.", ("CAN", "MEX", "110")),
+        # shelling and bombing are fighting; the weapon fired picks the code
+        ("Canada shelled Mexico.", ("CAN", "MEX", "190")),
+        ("Canada bombed Mexico.", ("CAN", "MEX", "190")),
+        ("Canada fired rockets at Mexico.", ("CAN", "MEX", "194")),
+        ("Canada fired mortar shells at Mexico.", ("CAN", "MEX", "193")),
+        ("Canada invaded Mexico.", ("CAN", "MEX", "192")),
+        ("Canada wounded two Mexican soldiers.", ("CAN", "MEX", "180")),
+        # movement is consultation unless it is a visit
+        ("Canada departed from Mexico.", ("CAN", "MEX", "040")),
+        ("Canada travelled to Mexico for a visit.", ("CAN", "MEX", "040")),
+        # money is a currency, not any number
+        ("Canada contributed a million goblin galleons to Peru.", ("CAN", "PER", "070")),
+        ("Canada contributed $5 million to Peru.", ("CAN", "PER", "071")),
+        ("Canada ordered an investigation against Peru.", ("CAN", "PER", "1014")),
+    ],
+)
+def test_reference_verb_conventions(
+    code_text: Code, text: str, expected: tuple[str, str, str]
+) -> None:
+    assert expected in triples(code_text(text))
