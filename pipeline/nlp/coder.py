@@ -227,6 +227,15 @@ _HOW_WEIGHT = {
 }
 
 
+@dataclass(frozen=True)
+class _Derived:
+    """An actor the coder infers from other mentions (an agent in a coordinated country)."""
+
+    start: int
+    end: int
+    ref: ActorRef
+
+
 @dataclass
 class _Arg:
     """Actors filling one role, with how they were found."""
@@ -762,7 +771,59 @@ class EventCoder:
                 for mention in self._np_actors(state, child, depth + 1):
                     if mention not in found:
                         found.append(mention)
-        return found
+        return found if depth else self._distribute(state, found)
+
+    def _distribute(self, state: _DocState, found: list[Mention]) -> list[Mention]:
+        """An agent placed in coordinated countries is in each of them.
+
+        "Lawmakers and officials in Arnor and Gondor": the mentions say ARNLEG and
+        ARNGOV, and "Gondor" coordinated with the place gives GONLEG and GONGOV too;
+        in "Arnor and Gondor officials" (mentions ARN and GONGOV) Arnor's are ARNGOV.
+        """
+        doc = state.doc
+        found = list(found)
+        for n, bare in enumerate(found):
+            if bare.ref.code != bare.ref.country:
+                continue
+            for conj in doc[bare.end - 1].conjuncts:
+                owner = state.by_token.get(conj.i)
+                if owner is None or owner is bare or conj.i >= owner.end - 1:
+                    continue
+                code = owner.ref.code
+                if owner.ref.country is None or len(code) <= 3 or code[:3] != owner.ref.country:
+                    continue
+                ref = bare.ref.model_copy(
+                    update={"code": bare.ref.code + code[3:], "agent": owner.ref.agent}
+                )
+                found[n] = _Derived(bare.start, bare.end, ref)
+                break
+        extra: list[Mention] = []
+        for mention in found:
+            country = mention.ref.country
+            if country is None:
+                continue
+            others: list[Mention] = []
+            for tok in doc[mention.start : mention.end]:
+                if tok.dep_ != "pobj" or tok.head.dep_ != "prep" or tok.head.i < mention.start:
+                    continue
+                for conj in tok.conjuncts:
+                    other = state.by_token.get(conj.i)
+                    code = other.ref.code if other is not None else ""
+                    if other is not None and code == other.ref.country and code != country:
+                        if other not in others:
+                            others.append(other)
+            for other in others:
+                for agent in found:
+                    code = agent.ref.code
+                    if agent.ref.country != country or len(code) <= 3 or code[:3] != country:
+                        continue
+                    ref = agent.ref.model_copy(
+                        update={"code": other.ref.code + code[3:], "country": other.ref.country}
+                    )
+                    derived = _Derived(other.start, other.end, ref)
+                    if derived not in extra:
+                        extra.append(derived)
+        return found + extra
 
     def _of_actors(self, state: _DocState, tok: Token, depth: int) -> list[Mention]:
         found: list[Mention] = []

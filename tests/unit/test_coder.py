@@ -385,3 +385,13 @@ def test_reference_verb_conventions(
     code_text: Code, text: str, expected: tuple[str, str, str]
 ) -> None:
     assert expected in triples(code_text(text))
+
+
+def test_an_agent_in_coordinated_countries_is_in_each(code_text: Code) -> None:
+    expected = {("NORGOV", "MEX", "111"), ("SWEGOV", "MEX", "111")}
+    assert triples(code_text("Officials in Norway and Sweden criticized Mexico.")) == expected
+    assert triples(code_text("Norwegian and Swedish officials criticized Mexico.")) == expected
+    assert triples(code_text("Mexico criticized officials in Norway and Sweden.")) == {
+        ("MEX", "NORGOV", "111"),
+        ("MEX", "SWEGOV", "111"),
+    }
