@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import pytest
 
 from pipeline.app import faust_settings
 from pipeline.broker import kafka_client_kwargs
+from pipeline.codec import Origin
 from pipeline.settings import Settings
+from pipeline.stages.agents import process_or_reject
+from pipeline.stages.base import Record
 
 pytestmark = pytest.mark.unit
 
@@ -59,3 +63,28 @@ def test_input_limit_defaults_leave_room_for_a_body_at_its_limit() -> None:
     # A body at its limit, JSON-escaped (non-ASCII as \\uXXXX doubles UTF-8 CJK), still fits.
     assert settings.max_input_bytes >= 2 * settings.max_body_bytes
     assert settings.max_input_bytes < 10_000_000 <= settings.max_message_bytes
+
+
+class _BrokenStage:
+    """A stage with a bug that fails whole batches (not one message)."""
+
+    id = "extract"
+    input_role = "valid"
+    output_roles = ("annotated", "dlq")
+
+    def process(self, records: object, now: object) -> object:
+        raise RuntimeError("3 results for 2 items")
+
+
+def test_a_batch_the_stage_fails_as_a_whole_becomes_dead_letters() -> None:
+    now = datetime(2024, 5, 1, tzinfo=UTC)
+    records = [
+        Record(b'{"id": "a"}', Origin("articles.valid", 0, 7), key=b"a"),
+        Record(b"\xff", Origin("articles.valid", 1, 3), key=None),
+    ]
+    result = process_or_reject(_BrokenStage(), records, now)  # type: ignore[arg-type]
+    letters = result.dead_letters()
+    assert [(d.article_id, d.partition, d.offset) for d in letters] == [("a", 0, 7), (None, 1, 3)]
+    assert {d.error_kind for d in letters} == {"stage_error"}
+    assert all("RuntimeError: 3 results for 2 items" in d.reason for d in letters)
+    assert [o.key for o in result.outputs] == [b"a", None]
