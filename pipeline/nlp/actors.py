@@ -378,6 +378,32 @@ def _add(index: PhraseIndex[_Hit], phrase: Phrase, hit: _Hit) -> None:
     index.add(phrase, hit)
 
 
+_DATELINE_MARKS = frozenset({":", "--", "\u2014", "\u2013", "-"})
+_DATELINE_MAX = 10
+_NAME_POS = frozenset({"PROPN", "NOUN", "ADJ", "X"})
+
+
+def dateline_end(doc: Doc) -> int | None:
+    """The index of the mark that ends a wire dateline at the start of ``doc``, if any.
+
+    A dateline is a few capitalised names (and commas or an agency in brackets)
+    closed by a colon or a dash within the first ``_DATELINE_MAX`` tokens:
+    "GAZA CITY, Palestinian Territories:", "KABUL (AFP) -".
+    """
+    for tok in doc[: _DATELINE_MAX + 1]:
+        if tok.text in _DATELINE_MARKS:
+            head = doc[: tok.i]
+            words = [t for t in head if not t.is_punct]
+            if not words or tok.i == 0:
+                return None
+            if all(t.text[:1].isupper() and t.pos_ in _NAME_POS for t in words):
+                return tok.i
+            return None
+        if tok.is_sent_start and tok.i > 0:
+            return None
+    return None
+
+
 def _person_spans(doc: Doc) -> list[tuple[int, int] | None]:
     """For each token, the PERSON entity it is part of."""
     spans: list[tuple[int, int] | None] = [None] * len(doc)
@@ -486,7 +512,37 @@ class ActorCoder:
         mentions = self._share_country(doc, mentions, bases)
         mentions.extend(self._surname_mentions(doc, coref, taken))
         mentions.sort(key=lambda m: m.start)
-        return mentions
+        return self._dateline(doc, mentions)
+
+    def _dateline(self, doc: Doc, mentions: list[ActorMention]) -> list[ActorMention]:
+        """A dateline names where the story was filed, not an actor of it.
+
+        "GAZA CITY, Palestinian Territories: Four children were killed ...": the
+        places before the colon are dropped as mentions, and an agent of unknown
+        country in the dateline's sentence ("children", ---CVL) takes the first
+        place's code (PSEGZACVL), as wire-service coders read it.
+        """
+        end = dateline_end(doc)
+        if end is None:
+            return mentions
+        places = [m for m in mentions if m.end <= end]
+        base = next((m.ref.code for m in places if m.ref.country is not None), None)
+        if not places:
+            return mentions
+        sentence_end = doc[end].sent.end if end < len(doc) else end
+        out: list[ActorMention] = []
+        for mention in mentions:
+            if mention.end <= end:
+                continue
+            ref = mention.ref
+            if base is not None and mention.start < sentence_end and ref.code.startswith(UNKNOWN):
+                if ref.agent is not None:
+                    code = self.combine(base, ref.agent)
+                    country, agent = self.code_parts(code)
+                    ref = ref.model_copy(update={"code": code, "country": country, "agent": agent})
+                    mention = ActorMention(mention.start, mention.end, ref)
+            out.append(mention)
+        return out
 
     def _share_country(
         self, doc: Doc, mentions: list[ActorMention], bases: list[str | None]

@@ -180,6 +180,9 @@ _HOSTILE_NOUNS = frozenset(
     | {"clash", "fighting", "offensive", "dispute", "operation", "assault", "ambush"}
     | {"crackdown", "violence", "shooting", "explosion", "blast", "incursion", "invasion"}
     | {"row", "conflict", "war", "battle", "rocket", "missile", "gunfire"}
+    # the weapon stands for the act: "killed in Israeli tank fire", "by a US drone"
+    | {"tank", "artillery", "mortar", "shell", "bomb", "grenade", "sniper", "drone"}
+    | {"warplane", "jet", "helicopter", "gunship", "aircraft", "missile", "troop"}
 )
 _EVENT_PREPS = frozenset(
     {"with", "to", "against", "on", "upon", "over", "about", "toward", "towards"}
@@ -702,11 +705,18 @@ class EventCoder:
         return None
 
     def _passive_subject(self, state: _DocState, verb: Token) -> _Arg | None:
+        first: _Arg | None = None
         for child in verb.children:
             if child.dep_ == "nsubjpass":
                 if child.lower_ in _RELATIVE and verb.dep_ == "relcl":
                     return _Arg(self._np_actors(state, verb.head), "relative", verb.head.i)
-                return self._resolve(state, child, verb, "direct")
+                # The parser may give two ("GAZA CITY, ...: Four children ... were killed").
+                arg = self._resolve(state, child, verb, "direct")
+                if arg.mentions:
+                    return arg
+                first = first or arg
+        if first is not None:
+            return first
         if verb.dep_ == "conj" and _is_passive(verb.head):
             return self._passive_subject(state, verb.head)
         return None

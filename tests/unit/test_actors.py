@@ -139,6 +139,18 @@ def test_bare_agents_get_the_unknown_country(nlp: Any, coder: ActorCoder) -> Non
     assert found["police"].match == "agent"
 
 
+def test_a_dateline_places_the_story_and_its_unknown_agents(nlp: Any, coder: ActorCoder) -> None:
+    got = codes(nlp, coder, "KABUL (AFP) - Police arrested two rebels. Police in Iran said so.")
+    assert "KABUL" not in got
+    assert got["Police"] == "AFGCOP" and got["rebels"] == "AFGREB"
+    assert got["Police in Iran"] == "IRNCOP"
+    # later sentences keep their unknown agents; no dateline, no change
+    assert codes(nlp, coder, "KABUL (AFP) - Talks ended. Police arrested rebels.")["Police"] == (
+        "---COP"
+    )
+    assert codes(nlp, coder, "In Kabul: police arrested rebels.")["police"] == "---COP"
+
+
 def test_coordinated_agents_share_the_country(nlp: Any, coder: ActorCoder) -> None:
     got = codes(nlp, coder, "Norwegian police and prosecutors opened an inquiry.")
     assert got["Norwegian police"] == "NORCOP"

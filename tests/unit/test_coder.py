@@ -395,3 +395,12 @@ def test_an_agent_in_coordinated_countries_is_in_each(code_text: Code) -> None:
         ("MEX", "NORGOV", "111"),
         ("MEX", "SWEGOV", "111"),
     }
+
+
+def test_a_passive_victim_is_hurt_by_the_user_of_the_weapon(code_text: Code) -> None:
+    assert triples(code_text("Two Kenyan police were killed in Brazilian tank fire.")) == {
+        ("BRA", "KENCOP", "190")
+    }
+    assert triples(code_text("Two Kenyan police were killed by a Brazilian drone.")) == {
+        ("BRA", "KENCOP", "190")
+    }
