@@ -636,6 +636,11 @@ class EventCoder:
             for other in args:
                 if other is not found:
                     found.mentions.extend(m for m in other.mentions if m not in found.mentions)
+            if not found.mentions:
+                for child in subjects:
+                    where = self._where_from(state, child)
+                    if where is not None:
+                        return where
             return found
         if _is_passive(verb):
             for child in verb.children:
@@ -675,6 +680,28 @@ class EventCoder:
             return self._subject(state, governor, depth + 1)
         if dep == "pobj" and governor.dep_ == "prep":
             return self._subject(state, governor.head, depth + 1)
+        return None
+
+    def _where_from(self, state: _DocState, noun: Token) -> _Arg | None:
+        """For a subject that names no actor, the actor it comes from or is issued in.
+
+        "A report released in the Rwandan capital alleged ...", "officials from
+        the region said": CAMEO coders take the actor in the subject's phrase.
+        """
+        if noun.pos_ not in ("NOUN", "PROPN"):
+            return None
+        for child in noun.children:
+            preps = [child] if child.dep_ == "prep" else []
+            if child.dep_ == "acl":
+                preps = [g for g in child.children if g.dep_ == "prep"]
+            for prep in preps:
+                if prep.lower_ not in ("in", "from"):
+                    continue
+                for pobj in prep.children:
+                    if pobj.dep_ == "pobj":
+                        mentions = self._np_actors(state, pobj)
+                        if mentions:
+                            return _Arg(mentions, "deep", pobj.i)
         return None
 
     def _adjunct_agent(self, state: _DocState, verb: Token) -> _Arg | None:

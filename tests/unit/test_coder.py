@@ -404,3 +404,11 @@ def test_a_passive_victim_is_hurt_by_the_user_of_the_weapon(code_text: Code) -> 
     assert triples(code_text("Two Kenyan police were killed by a Brazilian drone.")) == {
         ("BRA", "KENCOP", "190")
     }
+
+
+def test_a_subject_without_an_actor_speaks_for_where_it_comes_from(code_text: Code) -> None:
+    assert triples(code_text("A report released in Canada alleged that Mexico had lied.")) == {
+        ("CAN", "MEX", "110")
+    }
+    assert triples(code_text("Officials from Canada criticized Mexico.")) == {("CAN", "MEX", "111")}
+    assert code_text("An attack on Canada angered Mexico.") == []
