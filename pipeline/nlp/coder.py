@@ -1009,8 +1009,14 @@ class EventCoder:
                         if found is not None:
                             return found
                 continue
-            if child.dep_ == "prep" and child.lower_ in preps:
-                for pobj in child.children:
+            # "assurances sent from X", "aid delivered to X": a participle's phrase
+            phrases = [child] if child.dep_ == "prep" else []
+            if child.dep_ == "acl":
+                phrases = [g for g in child.children if g.dep_ == "prep"]
+            for prep in phrases:
+                if prep.lower_ not in preps:
+                    continue
+                for pobj in prep.children:
                     if pobj.dep_ != "pobj":
                         continue
                     mentions = self._np_actors(state, pobj)

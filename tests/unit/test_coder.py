@@ -360,6 +360,7 @@ def test_a_reported_passive_does_not_borrow_the_speaker_as_agent(code_text: Code
         # welcoming restored relations is diplomatic cooperation; welcoming a pledge, an intent
         ("Canada welcomed the resumption of diplomatic ties with Mexico.", ("CAN", "MEX", "050")),
         ("Canada welcomed assurances from Mexico.", ("CAN", "MEX", "030")),
+        ("Canada welcomed assurances on trade sent from Mexico.", ("CAN", "MEX", "030")),
         ("Canada welcomed Mexico's decision.", ("CAN", "MEX", "051")),
         # condemning an attack accuses its author, named by "by"
         ("Canada condemned an attack by Brazilian troops.", ("CAN", "BRAMIL", "112")),
@@ -374,6 +375,7 @@ def test_a_reported_passive_does_not_borrow_the_speaker_as_agent(code_text: Code
         ("Canada wounded two Mexican soldiers.", ("CAN", "MEX", "180")),
         # movement is consultation unless it is a visit
         ("Canada departed from Mexico.", ("CAN", "MEX", "040")),
+        ("Talks failed and Canada broke down with Mexico.", ("CAN", "MEX", "120")),
         ("Canada travelled to Mexico for a visit.", ("CAN", "MEX", "040")),
         # money is a currency, not any number
         ("Canada contributed a million goblin galleons to Peru.", ("CAN", "PER", "070")),
