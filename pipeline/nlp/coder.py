@@ -266,6 +266,7 @@ class _Frame:
     verb_weight: float = 0.8
     consumed: bool = False
     extra: dict[str, int] = field(default_factory=dict)
+    inner: _Frame | None = None  # the reported or denied event this one is about
 
 
 class EventCoder:
@@ -397,16 +398,47 @@ class EventCoder:
                 frame = combined
                 break
         if lex.in_class("denial", lemma):
-            # "X denied that Y attacked Z": the denied event is not coded.
+            # "X denied that Y attacked Z": the denied event is not coded, but what it
+            # was done to is the denial's target when nothing else is.
             for child in tok.children:
                 if child.dep_ == "ccomp":
                     for inner_tok in child.subtree:
                         if inner_tok.i in frames:
                             frames[inner_tok.i].consumed = True
+                            if frame is not None and frame.inner is None:
+                                frame.inner = frames[inner_tok.i]
         if frame is None:
             return None
+        if lex.in_class("speech", lemma):
+            self._accusation(state, tok, frame, frames)
         self._apply_modality(tok, frame)
         return frame
+
+    def _accusation(
+        self, state: _DocState, tok: Token, frame: _Frame, frames: dict[int, _Frame]
+    ) -> None:
+        """A speaker reporting that someone used force, on no one named, accuses them.
+
+        "Israel said Hamas attacked": ISR -> Hamas, 112, as the reference coders'
+        transformation ``a (b . ATTACK) SAY = a b 112`` has it. With a target the
+        reported event is coded instead ("... attacked Egypt": Hamas -> EGY).
+        """
+        for child in tok.children:
+            inner = frames.get(child.i) if child.dep_ == "ccomp" and child.i > tok.i else None
+            if inner is None or inner.kind != "verb" or inner.negated:
+                continue
+            code = self.lexicon.transform("accusation").apply(inner.code)
+            if not code:
+                continue
+            target = self._target(state, inner, child)
+            subject = self._subject(state, child)
+            if (target is None or not target.mentions) and subject and subject.mentions:
+                if subject.how == "direct":
+                    frame.code = code
+                    frame.kind = "verb"
+                    frame.inner = inner
+                    inner.consumed = True
+                    return
 
     def _embed(self, tok: Token, cls: str, inner: _Frame, own: _Frame | None) -> _Frame | None:
         transform = self.lexicon.transform(cls)
@@ -614,6 +646,9 @@ class EventCoder:
             target = passive_target or self._target(state, frame, head)
         if target is None or not target.mentions:
             target = self._clause_subject(state, head, source)
+        if (target is None or not target.mentions) and frame.inner is not None:
+            # "Egypt denied that it had attacked Israel": the denial is about Israel.
+            target = self._target(state, frame.inner, doc[frame.inner.head])
         if source is not None and target is not None:
             source_tokens = {m.start for m in source.mentions}
             target.mentions = [m for m in target.mentions if m.start not in source_tokens]
@@ -915,6 +950,12 @@ class EventCoder:
                     found = self._nested(state, child, 0, event=True)
                     if found is not None:
                         return found
+                    # ... except whose it is: "rejected Libya's proposal".
+                    for poss in child.children:
+                        if poss.dep_ == "poss" and poss.pos_ != "PRON":
+                            mentions = self._np_actors(state, poss)
+                            if mentions:
+                                return _Arg(mentions, "possessive", poss.i)
                     if child.i in state.by_token:
                         deferred = child  # "expelled the Dutch ambassador"
                     continue

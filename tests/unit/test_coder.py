@@ -362,6 +362,7 @@ def test_a_reported_passive_does_not_borrow_the_speaker_as_agent(code_text: Code
         ("Canada welcomed assurances from Mexico.", ("CAN", "MEX", "030")),
         ("Canada welcomed assurances on trade sent from Mexico.", ("CAN", "MEX", "030")),
         ("Canada welcomed Mexico's decision.", ("CAN", "MEX", "051")),
+        ("Canada rejected Mexico's proposal.", ("CAN", "MEX", "127")),
         # condemning an attack accuses its author, named by "by"
         ("Canada condemned an attack by Brazilian troops.", ("CAN", "BRAMIL", "112")),
         ("Canada condemned Mexico.", ("CAN", "MEX", "111")),
@@ -414,3 +415,16 @@ def test_a_subject_without_an_actor_speaks_for_where_it_comes_from(code_text: Co
     }
     assert triples(code_text("Officials from Canada criticized Mexico.")) == {("CAN", "MEX", "111")}
     assert code_text("An attack on Canada angered Mexico.") == []
+
+
+def test_reporting_that_someone_used_force_on_no_one_accuses_them(code_text: Code) -> None:
+    assert triples(code_text("Canada said Mexico attacked.")) == {("CAN", "MEX", "112")}
+    assert triples(code_text("Canada claimed that Mexico attacked.")) == {("CAN", "MEX", "112")}
+    # with a target the reported event is coded, not the saying
+    assert triples(code_text("Canada said Mexico attacked Peru.")) == {("MEX", "PER", "190")}
+
+
+def test_a_denial_is_about_the_target_of_the_denied_event(code_text: Code) -> None:
+    assert triples(code_text("Canada denied that it had attacked Mexico.")) == {
+        ("CAN", "MEX", "016")
+    }
