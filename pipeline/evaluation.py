@@ -146,6 +146,7 @@ class RecordResult:
     gold: list[Triple]
     predicted: list[Triple]
     confidence: dict[Triple, float] = field(default_factory=dict)
+    evidence: dict[Triple, dict[str, float]] = field(default_factory=dict)
 
     @property
     def triple(self) -> Counts:
@@ -322,21 +323,31 @@ def code_records(
     from pipeline.models import Article
 
     now = datetime.now(UTC)
+    with_evidence = getattr(analyzer, "code_with_evidence", None)
     results: list[RecordResult] = []
     for i in range(0, len(records), batch_size):
         batch = records[i : i + batch_size]
         articles = [Article(id=r.id, body=r.text, published_at=r.day) for r in batch]
         enriched = analyzer.enrich(analyzer.annotate(articles))
         for record, item in zip(batch, enriched, strict=True):
-            events = analyzer.code(item, pipeline_version="eval", emitted_at=now)
+            if with_evidence is not None:
+                pairs = with_evidence(item, pipeline_version="eval", emitted_at=now)
+            else:
+                pairs = [
+                    (event, {})
+                    for event in analyzer.code(item, pipeline_version="eval", emitted_at=now)
+                ]
             confidence: dict[Triple, float] = {}
-            for event in events:
+            evidence: dict[Triple, dict[str, float]] = {}
+            for event, features in pairs:
                 triple = (
                     event.source_actor.code,
                     event.target_actor.code if event.target_actor else NO_TARGET,
                     event.cameo_code,
                 )
-                confidence[triple] = max(confidence.get(triple, 0.0), event.confidence)
+                if triple not in confidence or event.confidence > confidence[triple]:
+                    confidence[triple] = event.confidence
+                    evidence[triple] = dict(features)
             results.append(
                 RecordResult(
                     id=record.id,
@@ -345,9 +356,120 @@ def code_records(
                     gold=record.gold,
                     predicted=unique(confidence),
                     confidence=confidence,
+                    evidence=evidence,
                 )
             )
     return results
+
+
+# ----------------------------------------------------------------------- confidence
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One predicted event with its evidence and whether the gold has it."""
+
+    record: str
+    dictionary: str
+    triple: Triple
+    evidence: dict[str, float]
+    correct: bool
+    confidence: float
+
+
+def samples_of(results: Sequence[RecordResult]) -> list[Sample]:
+    """Label every predicted triple right or wrong (duplicates claim gold by confidence)."""
+    out: list[Sample] = []
+    for result in results:
+        left = Counter(result.gold)
+        for triple in sorted(result.predicted, key=lambda t: -result.confidence.get(t, 0.0)):
+            correct = left[triple] > 0
+            if correct:
+                left[triple] -= 1
+            out.append(
+                Sample(
+                    record=result.id,
+                    dictionary=result.dictionary,
+                    triple=triple,
+                    evidence=result.evidence.get(triple, {}),
+                    correct=correct,
+                    confidence=result.confidence.get(triple, 0.0),
+                )
+            )
+    return out
+
+
+def write_samples(samples: Iterable[Sample], path: Path) -> None:
+    """Write samples as JSON Lines (what ``--fit-confidence`` reads)."""
+    with path.open("w", encoding="utf-8") as fh:
+        for sample in samples:
+            fh.write(
+                json.dumps(
+                    {
+                        "record": sample.record,
+                        "dictionary": sample.dictionary,
+                        "triple": list(sample.triple),
+                        "evidence": sample.evidence,
+                        "correct": sample.correct,
+                        "confidence": sample.confidence,
+                    }
+                )
+                + "\n"
+            )
+
+
+def read_samples(paths: Iterable[Path]) -> list[Sample]:
+    """Read the samples written by :func:`write_samples`."""
+    out: list[Sample] = []
+    for path in paths:
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    raw = json.loads(line)
+                    s, t, c = raw["triple"]
+                    out.append(
+                        Sample(
+                            record=str(raw["record"]),
+                            dictionary=str(raw.get("dictionary", "default")),
+                            triple=(str(s), str(t), str(c)),
+                            evidence={k: float(v) for k, v in raw["evidence"].items()},
+                            correct=bool(raw["correct"]),
+                            confidence=float(raw.get("confidence", 0.0)),
+                        )
+                    )
+    return out
+
+
+def reliability(
+    scored: Sequence[tuple[float, bool]], edges: Sequence[float] = CALIBRATION_BINS
+) -> list[dict[str, Any]]:
+    """Reliability table of ``(confidence, correct)`` pairs: precision per confidence bin."""
+    table: list[dict[str, Any]] = []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        last = hi == edges[-1]
+        inside = [(c, ok) for c, ok in scored if lo <= c < hi or (last and c >= hi)]
+        n = len(inside)
+        table.append(
+            {
+                "bin": f"[{lo:.1f}, {hi:.1f})",
+                "n": n,
+                "mean_confidence": round(sum(c for c, _ in inside) / n, 3) if n else None,
+                "triple_precision": round(sum(ok for _, ok in inside) / n, 3) if n else None,
+            }
+        )
+    return table
+
+
+def cross_validated(samples: Sequence[Sample], l2: float) -> list[tuple[float, bool]]:
+    """Leave one record out: score each record's events with a model fitted on the others."""
+    from pipeline.nlp.confidence import fit
+
+    out: list[tuple[float, bool]] = []
+    for record in dict.fromkeys(s.record for s in samples):
+        train = [(s.evidence, s.correct) for s in samples if s.record != record]
+        model = fit(train, l2=l2)
+        out.extend((model.score(s.evidence), s.correct) for s in samples if s.record == record)
+    return out
 
 
 # ----------------------------------------------------------------------------- CLI
@@ -355,7 +477,9 @@ def code_records(
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the ``eval`` subcommand's arguments to ``parser``."""
-    parser.add_argument("file", type=Path, help="JSON Lines file of gold-coded sentences")
+    parser.add_argument(
+        "file", type=Path, nargs="?", help="JSON Lines file of gold-coded sentences"
+    )
     parser.add_argument(
         "--actors",
         type=Path,
@@ -396,12 +520,43 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also print the reliability table of the event confidence",
     )
+    parser.add_argument(
+        "--evidence",
+        type=Path,
+        default=None,
+        metavar="OUT",
+        help="write every predicted event's confidence features and correctness (JSON Lines)",
+    )
+    parser.add_argument(
+        "--fit-confidence",
+        type=Path,
+        default=None,
+        metavar="OUT",
+        help="fit the confidence model on --from evidence files and write it to OUT (no FILE)",
+    )
+    parser.add_argument(
+        "--from",
+        dest="evidence_from",
+        type=Path,
+        nargs="+",
+        action="extend",
+        default=None,
+        metavar="EVIDENCE",
+        help="evidence files written by --evidence, for --fit-confidence",
+    )
+    parser.add_argument(
+        "--l2", type=float, default=2.0, help="L2 penalty of the confidence fit (default 2)"
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Code and score the records of ``args.file``; print the report; return 0."""
     from pipeline.nlp.analyzer import Analyzer, NlpConfig
 
+    if args.fit_confidence is not None:
+        return fit_command(args)
+    if args.file is None:
+        raise SystemExit("dipwire eval: a gold FILE is required (or --fit-confidence)")
     records = read_records(args.file)
     if args.subset:
         records = [r for r in records if r.dictionary in set(args.subset)]
@@ -420,11 +575,52 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         report["calibration"] = calibration(results)
     if args.errors:
         report["errors"] = worst(results, args.errors)
+    if args.evidence is not None:
+        write_samples(samples_of(results), args.evidence)
     if args.json:
         json.dump(report, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         write_report(report, sys.stdout)
+    return 0
+
+
+def fit_command(args: argparse.Namespace) -> int:
+    """Fit the confidence model on evidence files; write it; print its reliability."""
+    from pipeline.nlp.confidence import fit
+
+    if not args.evidence_from:
+        raise SystemExit("dipwire eval --fit-confidence: give evidence files with --from")
+    samples = read_samples(args.evidence_from)
+    model = fit([(s.evidence, s.correct) for s in samples], l2=args.l2)
+    records = len({s.record for s in samples})
+    note = (
+        f"Fitted by `dipwire eval --fit-confidence` on {len(samples)} predicted events of\n"
+        f"{records} gold records (L2 penalty {args.l2:g}); features: pipeline/nlp/confidence.py."
+    )
+    args.fit_confidence.write_text(model.to_toml(note), encoding="utf-8")
+    fitted = [(model.score(s.evidence), s.correct) for s in samples]
+    report: dict[str, Any] = {
+        "events": len(samples),
+        "records": records,
+        "model": {"intercept": model.intercept, **model.weights},
+        "in_sample": reliability(fitted),
+        "leave_one_record_out": reliability(cross_validated(samples, args.l2)),
+    }
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    out = sys.stdout
+    out.write(f"{len(samples)} events of {records} records -> {args.fit_confidence}\n")
+    out.write("  ".join(f"{k} {v:+.3f}" for k, v in report["model"].items()) + "\n\n")
+    for title, key in (("fitted", "in_sample"), ("leave one record out", "leave_one_record_out")):
+        out.write(f"reliability ({title})\n{'bin':<14}{'n':>5}{'mean conf':>11}{'triple P':>10}\n")
+        for row in report[key]:
+            mean = "-" if row["mean_confidence"] is None else f"{row['mean_confidence']:.3f}"
+            prec = "-" if row["triple_precision"] is None else f"{row['triple_precision']:.3f}"
+            out.write(f"{row['bin']:<14}{row['n']:>5}{mean:>11}{prec:>10}\n")
+        out.write("\n")
     return 0
 
 

@@ -21,7 +21,7 @@ go through one ``nlp.pipe`` call.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -172,19 +172,27 @@ class Analyzer:
         self, item: EnrichedArticle, *, pipeline_version: str, emitted_at: datetime
     ) -> list[DiplomaticEvent]:
         """Code the diplomatic events of one enriched article."""
+        pairs = self.code_with_evidence(
+            item, pipeline_version=pipeline_version, emitted_at=emitted_at
+        )
+        return [event for event, _ in pairs]
+
+    def code_with_evidence(
+        self, item: EnrichedArticle, *, pipeline_version: str, emitted_at: datetime
+    ) -> list[tuple[DiplomaticEvent, Mapping[str, float]]]:
+        """Code the events of one article, each with the features its confidence came from."""
         doc = doc_from_tokens(self.nlp.vocab, item.tokens)
         mentions = mentions_in(doc, item.actors)
         coded = self.coder.code(doc, mentions)
         index = ArticleIndex(item, doc)
-        events: list[DiplomaticEvent] = []
+        out: list[tuple[DiplomaticEvent, Mapping[str, float]]] = []
         for event in coded:
             position = index.sentence_at_token(event.sentence_start)
             if position is None:
                 continue
-            events.append(
-                self._message(item, doc, event, position, index, pipeline_version, emitted_at)
-            )
-        return events
+            message = self._message(item, doc, event, position, index, pipeline_version, emitted_at)
+            out.append((message, event.evidence))
+        return out
 
     def analyze(
         self, article: Article, *, pipeline_version: str, emitted_at: datetime

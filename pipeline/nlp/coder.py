@@ -32,15 +32,17 @@ returns who did what to whom, sentence by sentence:
   acts on itself; a sentence yields one event per (source, target, code), the
   most confident of its candidates.
 
-Each event gets a confidence in ``[0, 1]`` from the evidence: how the verb was
-matched, how each actor was matched and attached, and the parse distance.
+Each event gets a confidence in ``[0, 1]`` from its evidence (how specific the
+verb pattern was, how each actor was matched and attached, the parse distance,
+the modality, whether the code is a root's fallback): a small logistic model,
+:mod:`pipeline.nlp.confidence`, whose coefficients are data fitted on gold
+sentences. The evidence travels with each :class:`CodedEvent`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -48,6 +50,7 @@ from spacy.tokens import Doc, Token
 
 from pipeline.models import ActorRef, Modality
 from pipeline.nlp.cameo import Codebook, Lexicon, Pattern, root_of
+from pipeline.nlp.confidence import ConfidenceModel
 
 
 class Mention(Protocol):
@@ -120,6 +123,7 @@ class CodedEvent:
     pattern: str
     source_token: int
     target_token: int | None
+    evidence: Mapping[str, float] = field(default_factory=dict)
 
 
 # Dependencies that open a phrase of its own: a pattern's words are not looked for below them.
@@ -198,35 +202,28 @@ _SHARED_NOUNS = frozenset(
 )
 _HYPOTHETICAL_MARKS = frozenset({"if", "unless", "whether"})
 
-_MATCH_WEIGHT = {
+# How well an actor was matched, for the confidence model's "named" feature.
+_MATCH_SCORE = {
     "name": 1.0,
     "dictionary": 1.0,
-    "alias": 0.97,
-    "title": 0.95,
-    "metonym": 0.9,
-    "demonym": 0.88,
-    "coref": 0.85,
-    "agent": 0.8,
+    "alias": 1.0,
+    "title": 0.5,
+    "metonym": 0.5,
+    "demonym": 0.5,
+    "coref": 0.0,
+    "agent": 0.0,
 }
-_MODALITY_WEIGHT = {"hypothetical": 0.8, "future": 0.85, "intent": 0.9, "reported": 0.95}
-_HOW_WEIGHT = {
+# How an actor was attached to the event, for the "direct" feature.
+_HOW_SCORE = {
     "direct": 1.0,
     "agent": 1.0,
     "pattern": 1.0,
     "object": 1.0,
-    "prep": 0.95,
-    "control": 0.9,
-    "inherited": 0.88,
-    "relative": 0.88,
-    "between": 0.9,
-    "possessive": 0.9,
-    "nested": 0.8,
-    "clause": 0.65,
-    "adjunct": 0.6,
-    "deep": 0.6,
-    "place": 0.6,
-    "pronoun": 0.72,
-    "previous": 0.6,
+    "prep": 0.5,
+    "control": 0.5,
+    "relative": 0.5,
+    "between": 0.5,
+    "possessive": 0.5,
 }
 
 
@@ -263,7 +260,6 @@ class _Frame:
     source: _Arg | None = None
     target: _Arg | None = None
     symmetric: bool = False
-    verb_weight: float = 0.8
     consumed: bool = False
     extra: dict[str, int] = field(default_factory=dict)
     inner: _Frame | None = None  # the reported or denied event this one is about
@@ -272,9 +268,12 @@ class _Frame:
 class EventCoder:
     """Codes CAMEO events from a parsed doc and its actor mentions."""
 
-    def __init__(self, codebook: Codebook, lexicon: Lexicon) -> None:
+    def __init__(
+        self, codebook: Codebook, lexicon: Lexicon, confidence: ConfidenceModel | None = None
+    ) -> None:
         self.codebook = codebook
         self.lexicon = lexicon
+        self.confidence = confidence if confidence is not None else ConfidenceModel.load()
 
     @classmethod
     def load(cls) -> EventCoder:
@@ -384,7 +383,6 @@ class EventCoder:
                 matched=(tok.i, *matched),
                 kind=kind,
                 symmetric=pattern.symmetric,
-                verb_weight=0.9 if pattern.words else 0.78,
             )
         clausal = lex.in_class("demand", lemma) or lex.in_class("appeal", lemma)
         complement = _complement(tok, clausal)
@@ -462,7 +460,6 @@ class EventCoder:
             matched=(tok.i, *inner.matched),
             # Only the one who intends, refuses or asks acts: "refused to meet X" is one-way.
             symmetric=inner.symmetric and code == inner.code,
-            verb_weight=min(0.95, inner.verb_weight + 0.03),
             modality="intent" if cls in ("intent", "attempt") else inner.modality,
         )
         if not addressed:
@@ -517,7 +514,6 @@ class EventCoder:
             matched=(tok.i, *matched),
             kind="noun",
             symmetric=pattern.symmetric,
-            verb_weight=0.7,
         )
         governor = _governing_verb(tok)
         if governor is not None and self.lexicon.in_class("intent", _lemma(governor)):
@@ -591,7 +587,8 @@ class EventCoder:
                 continue
             s_arg = source if direction == "forward" else (target or source)
             t_arg = target if direction == "forward" else source
-            confidence = self._confidence(frame, src, tgt, s_arg, t_arg, head)
+            evidence = self._evidence(frame, code, modality, src, tgt, s_arg, t_arg, head)
+            confidence = round(self.confidence.score(evidence), 3)
             events.append(
                 CodedEvent(
                     source=src.ref,
@@ -604,6 +601,7 @@ class EventCoder:
                     negated=frame.negated,
                     modality=modality,
                     confidence=confidence,
+                    evidence=evidence,
                     pattern="speech" if frame.kind == "speech" else _pattern_text(frame),
                     source_token=src.start,
                     target_token=tgt.start if tgt is not None else None,
@@ -1127,30 +1125,41 @@ class EventCoder:
 
     # -------------------------------------------------------------- confidence
 
-    def _confidence(
+    def _evidence(
         self,
         frame: _Frame,
+        code: str,
+        modality: Modality,
         source: Mention,
         target: Mention | None,
         s_arg: _Arg | None,
         t_arg: _Arg | None,
         head: Token,
-    ) -> float:
-        score = frame.verb_weight
-        score *= _MATCH_WEIGHT.get(source.ref.match, 0.85)
-        score *= _HOW_WEIGHT.get(s_arg.how if s_arg is not None else "direct", 0.8)
-        if target is None:
-            score *= 0.75
-        else:
-            score *= _MATCH_WEIGHT.get(target.ref.match, 0.85) ** 0.5
-            score *= _HOW_WEIGHT.get(t_arg.how if t_arg is not None else "prep", 0.8)
-        distance = max(abs(source.start - head.i), abs(target.start - head.i) if target else 0)
-        score *= math.exp(-max(0, distance - 6) / 30)
-        # What has not happened (yet) is less certain to happen as coded.
-        score *= _MODALITY_WEIGHT.get(frame.modality, 1.0)
-        if frame.kind == "speech":
-            score *= 0.8
-        return round(max(0.01, min(1.0, score)), 3)
+    ) -> dict[str, float]:
+        """The features the confidence model reads (see :mod:`pipeline.nlp.confidence`)."""
+        actors = [(source, s_arg)] + ([(target, t_arg)] if target is not None else [])
+        named = [
+            0.0 if isinstance(m, _Derived) else _MATCH_SCORE.get(m.ref.match, 0.0)
+            for m, _ in actors
+        ]
+        default_how = ["direct", "prep"]
+        direct = [
+            _HOW_SCORE.get(arg.how if arg is not None else default_how[n], 0.0)
+            for n, (_, arg) in enumerate(actors)
+        ]
+        distance = max(abs(m.start - head.i) for m, _ in actors)
+        pattern = frame.pattern
+        specific = pattern is not None and bool(pattern.words) and frame.kind != "noun"
+        return {
+            "specific": 1.0 if specific else 0.0,
+            "noun": 1.0 if frame.kind == "noun" else 0.0,
+            "generic_code": 1.0 if len(code) == 3 and code.endswith("0") else 0.0,
+            "named": sum(named) / len(named),
+            "direct": sum(direct) / len(direct),
+            "distance": min(distance, 30) / 10,
+            "modal": 0.0 if modality == "asserted" else 1.0,
+            "solo": 1.0 if target is None else 0.0,
+        }
 
 
 # ---------------------------------------------------------------------- state

@@ -9,6 +9,7 @@ import pytest
 
 from pipeline.nlp.cameo import Codebook, Lexicon, quad_class_of_root, root_of
 from pipeline.nlp.coder import CodedEvent, event_id
+from pipeline.nlp.confidence import FEATURES, PRIOR, ConfidenceModel, fit, sigmoid
 
 from .conftest import triples
 
@@ -428,3 +429,44 @@ def test_a_denial_is_about_the_target_of_the_denied_event(code_text: Code) -> No
     assert triples(code_text("Canada denied that it had attacked Mexico.")) == {
         ("CAN", "MEX", "016")
     }
+
+
+# ------------------------------------------------------------------ confidence model
+
+
+def test_every_event_carries_the_evidence_its_confidence_came_from(code_text: Code) -> None:
+    model = ConfidenceModel.load()
+    for text in ("Canada fired missiles at Mexico.", "Canada will meet Mexico.", "Kenya marched."):
+        for event in code_text(text):
+            assert set(event.evidence) == set(FEATURES)
+            assert event.confidence == round(model.score(event.evidence), 3)
+
+
+def test_confidence_model_scores_and_file(tmp_path: Path) -> None:
+    model = ConfidenceModel(intercept=0.0, weights={"named": 2.0, "modal": -1.0})
+    assert model.score({}) == 0.5
+    assert model.score({"named": 1.0}) > model.score({}) > model.score({"modal": 1.0})
+    assert 0.0 <= sigmoid(-1000.0) < sigmoid(0.0) < sigmoid(1000.0) <= 1.0
+    path = tmp_path / "confidence.toml"
+    path.write_text(model.to_toml("note"), encoding="utf-8")
+    again = ConfidenceModel.load(path)
+    assert again.score({"named": 1.0, "modal": 1.0}) == pytest.approx(
+        model.score({"named": 1.0, "modal": 1.0})
+    )
+    path.write_text("intercept = 0\n[weights]\nluck = 1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="luck"):
+        ConfidenceModel.load(path)
+    packaged = ConfidenceModel.load()
+    assert set(packaged.weights) == set(FEATURES)
+
+
+def test_fit_learns_from_the_evidence_and_keeps_to_the_prior_when_told() -> None:
+    # events whose actors were named are right, the others wrong
+    samples = [({"named": 1.0}, True)] * 30 + [({"named": 0.0}, False)] * 30
+    samples += [({"named": 1.0}, False)] * 3 + [({"named": 0.0}, True)] * 3
+    learned = fit(samples, l2=0.1)
+    assert learned.weights["named"] > 3.0
+    assert learned.score({"named": 1.0}) > 0.8 > 0.2 > learned.score({"named": 0.0})
+    stubborn = fit(samples, l2=1e6)
+    assert stubborn.weights == pytest.approx({n: PRIOR[n] for n in FEATURES}, abs=1e-3)
+    assert fit([]).weights == {n: PRIOR[n] for n in FEATURES}

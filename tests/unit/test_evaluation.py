@@ -18,17 +18,26 @@ from pipeline.evaluation import (
     Counts,
     Detection,
     RecordResult,
+    Sample,
     calibration,
     code_records,
     configure_parser,
+    cross_validated,
     multiset_counts,
     read_records,
+    read_samples,
+    reliability,
+    run,
+    samples_of,
     summarize,
     to_roots,
     unique,
     worst,
     write_report,
+    write_samples,
 )
+from pipeline.nlp.confidence import ConfidenceModel
+from pipeline.settings import Settings
 
 pytestmark = pytest.mark.unit
 
@@ -236,3 +245,59 @@ def test_parser_and_report() -> None:
     write_report(report, out)
     text = out.getvalue()
     assert "phoenix" in text and "triple" in text and "reliability" in text
+
+
+def test_samples_label_predictions_and_round_trip(tmp_path: Path) -> None:
+    first = result(
+        [("A", "B", "040")],
+        [("A", "B", "040"), ("A", "C", "190")],
+        confidence={("A", "B", "040"): 0.9, ("A", "C", "190"): 0.5},
+        rid="r1",
+    )
+    first.evidence = {("A", "B", "040"): {"named": 1.0}, ("A", "C", "190"): {"named": 0.0}}
+    samples = samples_of([first])
+    assert [(s.triple, s.correct) for s in samples] == [
+        (("A", "B", "040"), True),
+        (("A", "C", "190"), False),
+    ]
+    path = tmp_path / "evidence.jsonl"
+    write_samples(samples, path)
+    assert read_samples([path]) == samples
+
+
+def test_reliability_and_leave_one_record_out() -> None:
+    table = reliability([(0.45, False), (0.55, True), (0.95, True), (1.0, True)])
+    by_bin = {row["bin"]: row for row in table}
+    assert by_bin["[0.4, 0.5)"]["triple_precision"] == 0.0
+    assert by_bin["[0.8, 1.0)"]["n"] == 2 and by_bin["[0.8, 1.0)"]["triple_precision"] == 1.0
+    assert by_bin["[0.0, 0.4)"]["n"] == 0 and by_bin["[0.0, 0.4)"]["mean_confidence"] is None
+    samples = [
+        Sample(f"r{i}", "d", ("A", "B", "040"), {"named": float(i % 2)}, i % 2 == 1, 0.5)
+        for i in range(8)
+    ]
+    scored = cross_validated(samples, l2=0.5)
+    assert len(scored) == len(samples)
+    # each record is scored by a model that never saw it, and still ranks by the evidence
+    right = [c for c, ok in scored if ok]
+    wrong = [c for c, ok in scored if not ok]
+    assert min(right) > max(wrong)
+
+
+def test_fit_confidence_command_writes_a_loadable_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    samples = [
+        Sample(f"r{i}", "d", ("A", "B", "040"), {"named": float(i % 2)}, i % 2 == 1, 0.5)
+        for i in range(10)
+    ]
+    evidence = tmp_path / "evidence.jsonl"
+    write_samples(samples, evidence)
+    out = tmp_path / "confidence.toml"
+    parser = argparse.ArgumentParser()
+    configure_parser(parser)
+    args = parser.parse_args(["--fit-confidence", str(out), "--from", str(evidence), "--l2", "1"])
+    assert run(args, Settings()) == 0
+    model = ConfidenceModel.load(out)
+    assert model.score({"named": 1.0}) > model.score({"named": 0.0})
+    text = capsys.readouterr().out
+    assert "leave one record out" in text and "10 events of 10 records" in text
