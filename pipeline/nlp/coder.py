@@ -385,7 +385,7 @@ class EventCoder:
                 symmetric=pattern.symmetric,
             )
         clausal = lex.in_class("demand", lemma) or lex.in_class("appeal", lemma)
-        complement = _complement(tok, clausal)
+        complement = _complement(tok, clausal, lex.in_class("desire", lemma))
         inner = frames.get(complement.i) if complement is not None else None
         if inner is not None and inner.kind != "speech" and not inner.negated:
             for cls in ("failure", "refusal", "attempt", "appeal", "demand", "intent"):
@@ -1244,15 +1244,15 @@ def _core(tok: Token) -> Iterable[Token]:
         )
 
 
-def _complement(tok: Token, clausal: bool) -> Token | None:
+def _complement(tok: Token, clausal: bool, desire: bool = False) -> Token | None:
     """The infinitival (or, for demands and appeals, clausal) complement carrying an event."""
     for child in tok.children:
         if child.dep_ == "xcomp":
             return child
-    if clausal:
-        for child in tok.children:
-            if child.dep_ == "ccomp":
-                return child
+    for child in tok.children:
+        # a verb of wanting: "wants Putin to attack X" parses as a clause of its own
+        if child.dep_ == "ccomp" and (clausal or (desire and _infinitive(child))):
+            return child
     for child in tok.children:
         # "agreed on holding talks", "committed to sending troops"
         if child.dep_ == "prep" and child.lower_ in ("on", "to", "for", "about"):

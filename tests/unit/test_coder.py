@@ -470,3 +470,9 @@ def test_fit_learns_from_the_evidence_and_keeps_to_the_prior_when_told() -> None
     stubborn = fit(samples, l2=1e6)
     assert stubborn.weights == pytest.approx({n: PRIOR[n] for n in FEATURES}, abs=1e-3)
     assert fit([]).weights == {n: PRIOR[n] for n in FEATURES}
+
+
+def test_wanting_someone_else_to_use_force_is_a_threat(code_text: Code) -> None:
+    events = code_text("Canada wants Brazilian troops to attack Mexico.")
+    assert triples(events) == {("CAN", "MEX", "138")}
+    assert {e.modality for e in events} == {"intent"}
