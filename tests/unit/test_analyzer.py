@@ -13,6 +13,7 @@ import pytest
 
 from pipeline.models import Article, DiplomaticEvent, EnrichedArticle
 from pipeline.nlp.analyzer import NlpConfig, truncate
+from pipeline.nlp.confidence import FEATURES, ConfidenceModel
 from pipeline.nlp.docs import doc_from_tokens
 from pipeline.settings import Settings
 
@@ -225,3 +226,15 @@ def test_one_huge_sentence_codes_in_proportion_to_its_length(analyzer: Any) -> N
         (item,) = analyzer.enrich(analyzer.annotate([article]))
         work[n] = calls_made(partial(analyzer.code, item, pipeline_version="t", emitted_at=NOW))
     assert work[40] < 4.5 * work[10], work
+
+
+def test_code_with_evidence_pairs_each_event_with_its_features(
+    analyzer: Any, seed: Article, seed_events: list[DiplomaticEvent]
+) -> None:
+    (enriched,) = analyzer.enrich(analyzer.annotate([seed]))
+    pairs = analyzer.code_with_evidence(enriched, pipeline_version="t", emitted_at=NOW)
+    assert [event for event, _ in pairs] == seed_events
+    model = ConfidenceModel.load()
+    for event, evidence in pairs:
+        assert set(evidence) == set(FEATURES)
+        assert event.confidence == round(model.score(evidence), 3)
