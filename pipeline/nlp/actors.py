@@ -308,10 +308,11 @@ def _load_organizations(gaz: Gazetteer, data: dict[str, Any]) -> None:
 
 def _load_metonyms(gaz: Gazetteer, data: dict[str, Any]) -> None:
     for table in data.get("seat", []):
-        phrases = table["phrases"]
-        actor = _Actor(phrases[0], (CodeRule(table["code"]),))
-        for text in phrases:
-            gaz.add(text, _Hit("metonym", actor=actor))
+        rule = CodeRule(table["code"])
+        # Each phrase names its own institution (the State Department is not the
+        # White House), though all of them stand for the same CAMEO actor.
+        for text in table["phrases"]:
+            gaz.add(text, _Hit("metonym", actor=_Actor(text, (rule,))))
 
 
 def _load_people(gaz: Gazetteer, data: dict[str, Any]) -> None:

@@ -72,6 +72,7 @@ def test_metonyms_capitals_and_seats_of_government(nlp: Any, coder: ActorCoder) 
     assert found["Downing Street"].code == "GBRGOV"
     assert found["Pentagon"].code == "USAMIL"
     assert found["State Department"].code == "USAGOV"
+    assert found["State Department"].name == "State Department"  # not the White House
     assert found["Tokyo"].code == "JPN"
     assert found["Elysee"].code == "FRAGOV"
     assert {r.match for r in found.values()} == {"metonym"}
