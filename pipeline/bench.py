@@ -135,6 +135,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="articles in the first and last RSS windows (default 1000, at most half the run)",
     )
     parser.add_argument(
+        "--skip-limit",
+        action="store_true",
+        help="measure only the pipeline (memory soaks); no limit, no ratio",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=600.0, help="seconds any one phase may take (600)"
     )
     parser.add_argument(
@@ -195,16 +200,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         f"workers {args.workers}, {args.runs} run(s); load {_load()}",
         file=sys.stderr,
     )
-    analyzer = _load_analyzer(settings)
+    analyzer = None if args.skip_limit else _load_analyzer(settings)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     for number in range(1, args.runs + 1):
         outcome = run_once(number, args, settings, analyzer, articles, worker_counts)
         report["runs"].append(outcome)
-    report["median"] = median_of_runs(report["runs"])
-    report["targets"] = check_targets(report["median"])
-    report["finished_at"] = datetime.now(UTC).isoformat()
-    report["load_end"] = list(os.getloadavg())
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+        report["median"] = median_of_runs(report["runs"])
+        report["targets"] = check_targets(report["median"])
+        report["finished_at"] = datetime.now(UTC).isoformat()
+        report["load_end"] = list(os.getloadavg())
+        # Written after every run, so a long benchmark that is stopped keeps its data.
+        args.out.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     print(format_table(report))
     print(f"\nreport written to {args.out}", file=sys.stderr)
     return 0
@@ -220,14 +226,16 @@ def run_once(
 ) -> dict[str, Any]:
     """One run: the limit, then the pipeline with each worker count; ratios within the run."""
     outcome: dict[str, Any] = {"run": number, "load_before": list(os.getloadavg())}
-    print(f"bench: run {number}: limit (in-process NLP) ...", file=sys.stderr)
-    limit = measure_limit(analyzer, settings, articles)
-    outcome["limit"] = limit
-    print(
-        f"bench: run {number}: limit {limit['articles_per_s']:.2f} articles/s "
-        f"({limit['words_per_s']:,.0f} words/s); load {_load()}",
-        file=sys.stderr,
-    )
+    limit: dict[str, Any] | None = None
+    if analyzer is not None:
+        print(f"bench: run {number}: limit (in-process NLP) ...", file=sys.stderr)
+        limit = measure_limit(analyzer, settings, articles)
+        outcome["limit"] = limit
+        print(
+            f"bench: run {number}: limit {limit['articles_per_s']:.2f} articles/s "
+            f"({limit['words_per_s']:,.0f} words/s); load {_load()}",
+            file=sys.stderr,
+        )
     outcome["pipeline"] = {}
     outcome["ratio"] = {}
     for workers in worker_counts:
@@ -235,10 +243,13 @@ def run_once(
         result = measure_pipeline(settings, articles, workers, args, profile_dir=profile)
         outcome["pipeline"][str(workers)] = result
         rate = result["saturation"]["articles_per_s"]
-        outcome["ratio"][str(workers)] = rate / limit["articles_per_s"]
+        ratio = ""
+        if limit is not None:
+            outcome["ratio"][str(workers)] = rate / limit["articles_per_s"]
+            ratio = f", ratio {outcome['ratio'][str(workers)]:.2f}"
         print(
-            f"bench: run {number}: {workers} worker(s) {rate:.2f} articles/s, "
-            f"ratio {outcome['ratio'][str(workers)]:.2f}; load {_load()}",
+            f"bench: run {number}: {workers} worker(s) {rate:.2f} articles/s{ratio}; "
+            f"load {_load()}",
             file=sys.stderr,
         )
     if "1" in outcome["pipeline"] and "2" in outcome["pipeline"]:

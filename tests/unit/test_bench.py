@@ -405,6 +405,7 @@ def test_parser_defaults_and_choices() -> None:
         3,
         None,
     )
+    assert args.skip_limit is False
     assert parser.parse_args(["--workers", "both"]).workers == "both"
     with pytest.raises(SystemExit):
         parser.parse_args(["--workers", "3"])
