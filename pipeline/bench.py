@@ -631,11 +631,22 @@ def memory_report(
 
     The window figures are the medians of the samples taken while that many
     articles had (first) or had not yet (last) reached their terminal record;
-    ``growth`` is last/first - 1 for the workers together.
+    ``growth`` is last/first - 1 for the workers together. ``trajectory`` is the
+    median RSS (kB, workers together) in each twentieth of the run, keyed by the
+    articles done at its start.
     """
     if not samples:
         return {}
     report: dict[str, Any] = {"peak_kb": peak_kb(samples), "window": window}
+    step = max(total // 20, 1)
+    buckets: dict[int, list[int]] = {}
+    for sample in samples:
+        if sample.phase == phase:
+            bucket = min(sample.done, total) // step * step
+            buckets.setdefault(bucket, []).append(sum(sample.rss_kb))
+    report["trajectory"] = {
+        str(done): statistics.median(values) for done, values in sorted(buckets.items())
+    }
     first = [sum(s.rss_kb) for s in samples if s.phase == phase and s.done < window]
     last = [sum(s.rss_kb) for s in samples if s.phase == phase and s.done >= total - window]
     if first and last:

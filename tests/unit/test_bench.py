@@ -222,6 +222,7 @@ def test_memory_report_compares_first_and_last_windows() -> None:
     assert report["last_window_kb"] == 112
     assert report["growth"] == pytest.approx(112 / 102 - 1)
     assert report["peak_kb"] == {"0": 300}
+    assert report["trajectory"] == {"0": 100, "5": 103, "50": 300, "90": 110, "95": 112, "100": 114}
 
 
 def test_memory_report_sums_workers_and_keeps_each_peak() -> None:
