@@ -7,6 +7,8 @@ every stage topic among them.
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -79,7 +81,7 @@ def faust_settings(settings: Settings) -> dict[str, Any]:
         "consumer_max_fetch_size": settings.max_message_bytes,
         "producer_max_request_size": settings.max_message_bytes,
         "producer_acks": -1,
-        "datadir": tempfile.mkdtemp(prefix="dipwire-faust-"),
+        "datadir": _scratch_dir(),
         "logging_config": None,
     }
     credentials = faust_security_settings(settings)
@@ -89,6 +91,13 @@ def faust_settings(settings: Settings) -> dict[str, Any]:
         faust_broker_settings(settings.embedded, processing_guarantee=settings.processing_guarantee)
     )
     return conf
+
+
+def _scratch_dir() -> str:
+    """Faust wants a data directory even without tables; a private one, removed at exit."""
+    path = tempfile.mkdtemp(prefix="dipwire-faust-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def create_pipeline(
