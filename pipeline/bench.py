@@ -653,6 +653,15 @@ def memory_report(
         report["first_window_kb"] = statistics.median(first)
         report["last_window_kb"] = statistics.median(last)
         report["growth"] = report["last_window_kb"] / report["first_window_kb"] - 1
+    # The first window also holds the pipeline filling up (no article is done yet
+    # while the first batches go through four stages), so the same comparison from
+    # the end of the first window to the end of the run is given beside it.
+    ordered = [s for s in samples if s.phase == phase]
+    warm = next((sum(s.rss_kb) for s in ordered if s.done >= window), None)
+    if warm is not None and ordered[-1].done >= total:
+        report["after_first_window_kb"] = warm
+        report["end_kb"] = sum(ordered[-1].rss_kb)
+        report["growth_after_first_window"] = report["end_kb"] / warm - 1
     return report
 
 
@@ -1036,6 +1045,7 @@ def _throughput(
 ) -> dict[str, Any]:
     terminal = collector.data.terminal
     last_ms = max(ts for _, ts in terminal.values())
+    first_ms = min(ts for _, ts in terminal.values())
     seconds = max(last_ms / 1000 - began, 1e-9)
     words = sum(word_count(a) for a in articles)
     kinds = Counter(topic for topic, _ in terminal.values())
@@ -1044,6 +1054,7 @@ def _throughput(
         "coded": kinds.get(names.coded, 0),
         "dead_letters": kinds.get(names.dlq, 0),
         "seconds": seconds,
+        "first_done_seconds": max(first_ms / 1000 - began, 0.0),
         "articles_per_s": len(terminal) / seconds,
         "words_per_s": words / seconds,
     }
@@ -1282,6 +1293,12 @@ def format_table(report: Mapping[str, Any]) -> str:
                 line += (
                     f"; first {rss['window']:.0f} articles {rss['first_window_kb'] / 1024:.0f} MB,"
                     f" last {rss['last_window_kb'] / 1024:.0f} MB ({rss['growth']:+.1%})"
+                )
+            if "growth_after_first_window" in rss:
+                line += (
+                    f"; after the first window {rss['after_first_window_kb'] / 1024:.0f} MB,"
+                    f" at the end {rss['end_kb'] / 1024:.0f} MB"
+                    f" ({rss['growth_after_first_window']:+.1%})"
                 )
             lines.append(line)
     lines.append("")

@@ -222,6 +222,10 @@ def test_memory_report_compares_first_and_last_windows() -> None:
     assert report["last_window_kb"] == 112
     assert report["growth"] == pytest.approx(112 / 102 - 1)
     assert report["peak_kb"] == {"0": 300}
+    # After the first 10 articles (the sample at done=50) to the last sample.
+    assert report["after_first_window_kb"] == 300
+    assert report["end_kb"] == 114
+    assert report["growth_after_first_window"] == pytest.approx(114 / 300 - 1)
     assert report["trajectory"] == {"0": 100, "5": 103, "50": 300, "90": 110, "95": 112, "100": 114}
 
 
