@@ -133,8 +133,8 @@ def make_agent(
 ) -> Callable[[StreamOfEvents], Awaitable[None]]:
     """Build the Faust agent function of ``stage``.
 
-    The CPU-bound ``stage.process`` runs in ``executor`` (a single thread per
-    worker process) so the event loop keeps heartbeating while spaCy works.
+    The CPU-bound ``stage.process`` runs in ``executor`` (one thread per stage,
+    see ``pipeline.app``) so the event loop keeps heartbeating while spaCy works.
     """
 
     async def agent(stream: StreamOfEvents) -> None:
