@@ -695,9 +695,7 @@ class Collector:
         keep_values: str | None = None,
         start: Mapping[Any, int] | None = None,
     ) -> None:
-        from kafka import KafkaConsumer, TopicPartition
-
-        from pipeline.broker import kafka_client_kwargs
+        from pipeline.cli import open_reader
 
         self.expected = set(expected)
         self.data = Collected(timestamps={t: {} for t in topics})
@@ -706,26 +704,9 @@ class Collector:
         self._done = threading.Event()
         self._stop = threading.Event()
         self._error: BaseException | None = None
-        self._consumer = KafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            group_id=None,
-            enable_auto_commit=False,
-            check_crcs=False,
-            fetch_max_wait_ms=100,
-            max_partition_fetch_bytes=settings.max_message_bytes,
-            fetch_max_bytes=max(settings.max_message_bytes, 52_428_800),
-            **kafka_client_kwargs(settings),
-        )
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(self._consumer.partitions_for_topic(topic) or ())
-        ]
-        self._consumer.assign(partitions)
-        if start is None:
-            self._consumer.seek_to_beginning(*partitions)
-        else:
-            for tp in partitions:
+        self._consumer = open_reader(settings, topics, check_crcs=False)
+        if start is not None:
+            for tp in self._consumer.assignment():
                 self._consumer.seek(tp, start.get(tp, 0))
         self._thread = threading.Thread(target=self._loop, name="bench-collector", daemon=True)
         self._thread.start()

@@ -279,10 +279,11 @@ def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def open_reader(settings: Settings, topics: Iterable[str]) -> Any:
+def open_reader(settings: Settings, topics: Iterable[str], **overrides: Any) -> Any:
     """A group-less kafka-python consumer at the beginning of every partition of ``topics``.
 
-    Nothing is committed, so reading never disturbs a consumer group.
+    Nothing is committed, so reading never disturbs a consumer group. ``overrides``
+    are extra kafka-python consumer options.
     """
     from kafka import KafkaConsumer, TopicPartition
 
@@ -295,7 +296,7 @@ def open_reader(settings: Settings, topics: Iterable[str]) -> Any:
         fetch_max_wait_ms=100,
         max_partition_fetch_bytes=settings.max_message_bytes,
         fetch_max_bytes=max(settings.max_message_bytes, 52_428_800),
-        **kafka_client_kwargs(settings),
+        **{**kafka_client_kwargs(settings), **overrides},
     )
     partitions = [
         TopicPartition(topic, p)

@@ -77,6 +77,8 @@ class WorkerProcess:
         if settings.web_port == 0 or port_in_use(settings.web_host, settings.web_port):
             settings = settings.model_copy(update={"web_port": free_port(settings.web_host)})
         self.settings = settings
+        # A log we made ourselves is removed with the worker; a given one is the caller's.
+        self._own_log = log_path is None
         self.log_path = log_path or Path(
             tempfile.mkstemp(prefix="dipwire-worker-", suffix=".log")[1]
         )
@@ -170,3 +172,5 @@ class WorkerProcess:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+        if self._own_log and exc is None:
+            self.log_path.unlink(missing_ok=True)
