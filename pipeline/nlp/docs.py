@@ -1,4 +1,4 @@
-"""Serialise a parsed spaCy ``Doc`` as ``Token`` models and rebuild it without re-parsing.
+"""Serialise a parsed spaCy ``Doc`` as columnar ``Tokens`` and rebuild it without re-parsing.
 
 The extract stage parses once; later stages call :func:`doc_from_tokens`, which
 costs microseconds and runs no model. Every token, whitespace tokens included,
@@ -8,62 +8,60 @@ every character offset stays valid against the article body.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Literal
 
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
-from pipeline.models import Sentence, Span, Token
+from pipeline.models import Sentence, Span, Tokens
+
+_IOB: dict[str, Literal["B", "I", "O", ""]] = {"B": "B", "I": "I", "O": "O"}
+"""spaCy's IOB tags as the message carries them; anything else (unset) becomes ""."""
 
 
-def tokens_from_doc(doc: Doc) -> list[Token]:
+def tokens_from_doc(doc: Doc) -> Tokens:
     """Return the tokens of ``doc`` with everything needed to rebuild it.
 
     Args:
         doc: A parsed document (tagger, parser, lemmatizer and NER applied).
 
     Returns:
-        One ``Token`` per spaCy token, heads as absolute indices.
+        The columns of every spaCy token, heads as absolute indices.
     """
-    tokens: list[Token] = []
-    for tok in doc:
-        iob = tok.ent_iob_
-        tokens.append(
-            Token(
-                text=tok.text,
-                ws=bool(tok.whitespace_),
-                lemma=tok.lemma_,
-                pos=tok.pos_,
-                tag=tok.tag_,
-                dep=tok.dep_,
-                head=tok.head.i,
-                sent_start=bool(tok.is_sent_start),
-                ent_iob=iob if iob in ("B", "I", "O") else "",
-                ent_type=tok.ent_type_ if iob in ("B", "I") else "",
-            )
-        )
-    return tokens
+    iob = [_IOB.get(tok.ent_iob_, "") for tok in doc]
+    return Tokens.model_construct(
+        text=[tok.text for tok in doc],
+        ws=[bool(tok.whitespace_) for tok in doc],
+        lemma=[tok.lemma_ for tok in doc],
+        pos=[tok.pos_ for tok in doc],
+        tag=[tok.tag_ for tok in doc],
+        dep=[tok.dep_ for tok in doc],
+        head=[tok.head.i for tok in doc],
+        sent_start=[bool(tok.is_sent_start) for tok in doc],
+        ent_iob=iob,
+        ent_type=[
+            tok.ent_type_ if i in ("B", "I") else "" for tok, i in zip(doc, iob, strict=True)
+        ],
+    )
 
 
-def doc_from_tokens(vocab: Vocab, tokens: Sequence[Token]) -> Doc:
+def doc_from_tokens(vocab: Vocab, tokens: Tokens) -> Doc:
     """Rebuild a parsed ``Doc`` from serialised tokens.
 
     Args:
         vocab: The vocabulary of the pipeline that parsed the text.
-        tokens: Tokens produced by :func:`tokens_from_doc`.
+        tokens: Tokens produced by :func:`tokens_from_doc` (or validated from a message).
 
     Returns:
         A ``Doc`` with the same text, lemmas, tags, dependency tree, sentence
         boundaries and entities as the original.
     """
-    if not tokens:
+    if not len(tokens):
         return Doc(vocab, words=[], spaces=[])
-    ents: list[str] = []
-    for tok in tokens:
-        if tok.ent_iob in ("B", "I") and tok.ent_type:
-            ents.append(f"{tok.ent_iob}-{tok.ent_type}")
-        else:
-            ents.append("O")
+    ents = [
+        f"{iob}-{kind}" if iob in ("B", "I") and kind else "O"
+        for iob, kind in zip(tokens.ent_iob, tokens.ent_type, strict=True)
+    ]
     # A parser can leave an I- tag without its B- (never in practice, but a
     # hand-edited message could); spaCy rejects that, so repair it here.
     for i, tag in enumerate(ents):
@@ -71,14 +69,14 @@ def doc_from_tokens(vocab: Vocab, tokens: Sequence[Token]) -> Doc:
             ents[i] = "B-" + tag[2:]
     return Doc(
         vocab,
-        words=[t.text for t in tokens],
-        spaces=[t.ws for t in tokens],
-        lemmas=[t.lemma for t in tokens],
-        pos=[t.pos for t in tokens],
-        tags=[t.tag for t in tokens],
-        deps=[t.dep for t in tokens],
-        heads=[t.head for t in tokens],
-        sent_starts=[t.sent_start for t in tokens],
+        words=tokens.text,
+        spaces=tokens.ws,
+        lemmas=tokens.lemma,
+        pos=tokens.pos,
+        tags=tokens.tag,
+        deps=tokens.dep,
+        heads=tokens.head,
+        sent_starts=list[bool | int | None](tokens.sent_start),
         ents=ents,
     )
 

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pipeline.models import Sentence, Token, TopicScore
+from pipeline.models import Sentence, Tokens, TopicScore
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,12 @@ class TopicTagger:
             min_score=float(scoring.get("min_score", 0.25)),
         )
 
-    def hits(self, tokens: Sequence[Token]) -> dict[str, float]:
-        """Return the weighted number of cue hits per topic in ``tokens``."""
-        forms = [(t.lemma.lower(), t.text.lower()) for t in tokens]
+    def hits(self, tokens: Tokens, start: int = 0, stop: int | None = None) -> dict[str, float]:
+        """Return the weighted number of cue hits per topic in ``tokens[start:stop]``."""
+        forms = [
+            (lemma.lower(), text.lower())
+            for lemma, text in zip(tokens.lemma[start:stop], tokens.text[start:stop], strict=True)
+        ]
         taken: dict[str, set[int]] = {}
         counts: dict[str, float] = {}
         for i, (lemma, lower) in enumerate(forms):
@@ -116,13 +119,13 @@ class TopicTagger:
         return sorted(out, key=lambda t: (-t.score, t.topic))
 
     def tag(
-        self, tokens: Sequence[Token], sentences: Sequence[Sentence]
+        self, tokens: Tokens, sentences: Sequence[Sentence]
     ) -> tuple[list[list[TopicScore]], list[TopicScore]]:
         """Return the topics of every sentence and of the whole article."""
         per_sentence: list[list[TopicScore]] = []
         total: dict[str, float] = {}
         for sentence in sentences:
-            counts = self.hits(tokens[sentence.token_start : sentence.token_end])
+            counts = self.hits(tokens, sentence.token_start, sentence.token_end)
             per_sentence.append(self.scores(counts, self.sentence_saturation))
             for name, count in counts.items():
                 total[name] = total.get(name, 0.0) + count

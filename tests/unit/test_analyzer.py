@@ -140,7 +140,8 @@ def test_long_bodies_are_parsed_truncated(analyzer: Any) -> None:
     finally:
         analyzer.config = analyzer_config
     assert annotated.truncated
-    assert sum(len(t.text) + t.ws for t in annotated.tokens) <= 60
+    tokens = annotated.tokens
+    assert sum(len(text) + ws for text, ws in zip(tokens.text, tokens.ws, strict=True)) <= 60
 
 
 def test_empty_body(analyzer: Any) -> None:

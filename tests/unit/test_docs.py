@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
 import pytest
+from pydantic import ValidationError
 from spacy.language import Language
 
-from pipeline.models import Token
+from pipeline.models import TOKEN_COLUMNS, Tokens
 from pipeline.nlp.docs import doc_from_tokens, sentences_from_doc, tokens_from_doc
 
 pytestmark = pytest.mark.unit
@@ -42,8 +46,43 @@ def test_round_trip_keeps_text_offsets_and_annotations(nlp: Language) -> None:
 
 def test_tokens_survive_json(nlp: Language) -> None:
     tokens = tokens_from_doc(nlp(BODY))
-    again = [Token.model_validate_json(t.model_dump_json()) for t in tokens]
+    again = Tokens.model_validate_json(tokens.model_dump_json())
+    assert again == tokens
     assert doc_from_tokens(nlp.vocab, again).text == BODY
+
+
+def test_schema_1_token_objects_are_read_as_columns(nlp: Language) -> None:
+    tokens = tokens_from_doc(nlp(BODY))
+    objects = [
+        {name: getattr(tokens, name)[i] for name in TOKEN_COLUMNS} for i in range(len(tokens))
+    ]
+    assert Tokens.model_validate_json(orjson.dumps(objects)) == tokens
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"ws": [True]}, "tokens.ws has 1 entries, not 2"),
+        ({"head": [0, 2]}, "head index is out of range"),
+        ({"ent_iob": ["B", "X"]}, "ent_iob"),
+    ],
+)
+def test_inconsistent_columns_are_refused(change: dict[str, Any], message: str) -> None:
+    two = {
+        "text": ["Oslo", "wins"],
+        "ws": [True, False],
+        "lemma": ["Oslo", "win"],
+        "pos": ["PROPN", "VERB"],
+        "tag": ["NNP", "VBZ"],
+        "dep": ["nsubj", "ROOT"],
+        "head": [1, 1],
+        "sent_start": [True, False],
+        "ent_iob": ["B", "O"],
+        "ent_type": ["GPE", ""],
+    }
+    Tokens.model_validate(two)
+    with pytest.raises(ValidationError, match=message):
+        Tokens.model_validate({**two, **change})
 
 
 def test_sentence_spans_are_trimmed_slices_of_the_body(nlp: Language) -> None:
@@ -58,24 +97,22 @@ def test_sentence_spans_are_trimmed_slices_of_the_body(nlp: Language) -> None:
 
 
 def test_empty_body(nlp: Language) -> None:
-    assert doc_from_tokens(nlp.vocab, []).text == ""
-    assert tokens_from_doc(nlp("")) == []
+    assert doc_from_tokens(nlp.vocab, Tokens()).text == ""
+    assert len(tokens_from_doc(nlp(""))) == 0
 
 
 def test_inside_tag_without_begin_is_repaired(nlp: Language) -> None:
-    tokens = [
-        Token(
-            text="Oslo",
-            ws=False,
-            lemma="Oslo",
-            pos="PROPN",
-            tag="NNP",
-            dep="ROOT",
-            head=0,
-            sent_start=True,
-            ent_iob="I",
-            ent_type="GPE",
-        ),
-    ]
+    tokens = Tokens(
+        text=["Oslo"],
+        ws=[False],
+        lemma=["Oslo"],
+        pos=["PROPN"],
+        tag=["NNP"],
+        dep=["ROOT"],
+        head=[0],
+        sent_start=[True],
+        ent_iob=["I"],
+        ent_type=["GPE"],
+    )
     doc = doc_from_tokens(nlp.vocab, tokens)
     assert [(e.text, e.label_) for e in doc.ents] == [("Oslo", "GPE")]
