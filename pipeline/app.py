@@ -42,8 +42,14 @@ class Pipeline:
     metrics: Metrics
 
 
-def build_stages(settings: Settings, analyzer: Analyzer) -> tuple[Stage, ...]:
-    """The four stages in flow order, wired from settings."""
+def build_stages(
+    settings: Settings, analyzer: Analyzer, *, extract: Stage | None = None
+) -> tuple[Stage, ...]:
+    """The four stages in flow order, wired from settings.
+
+    ``extract`` replaces the in-process extract stage (the worker passes a
+    ``ChildStage`` when ``settings.nlp_process`` is on).
+    """
     return (
         ValidateStage(
             # The stage refuses a raw message before parsing it when it is larger than
@@ -53,7 +59,7 @@ def build_stages(settings: Settings, analyzer: Analyzer) -> tuple[Stage, ...]:
             max_body_bytes=settings.max_body_bytes,
             deduper=Deduper(capacity=settings.dedupe_window),
         ),
-        ExtractStage(analyzer),
+        extract if extract is not None else ExtractStage(analyzer),
         EnrichStage(analyzer),
         CodeStage(analyzer, pipeline_version=__version__),
     )
@@ -106,10 +112,12 @@ def create_pipeline(
     *,
     registry: CollectorRegistry | None = None,
     sink: Sink | None = None,
+    extract: Stage | None = None,
 ) -> Pipeline:
     """Create the Faust app with one agent per stage, ``/metrics`` and ``/healthz``.
 
-    ``sink`` replaces publishing to Kafka (agent tests pass a ``ListSink``).
+    ``sink`` replaces publishing to Kafka (agent tests pass a ``ListSink``);
+    ``extract`` replaces the in-process extract stage (see ``build_stages``).
     """
     registry = REGISTRY if registry is None else registry
     app = faust.App(settings.app_id, **faust_settings(settings))
@@ -126,11 +134,11 @@ def create_pipeline(
         for role in ("raw", "valid", "annotated", "enriched", "events", "coded", "dlq")
     }
     outputs: Sink = sink if sink is not None else TopicSink(topics)
-    # One thread per stage. The GIL still lets one of them run Python at a time, so
-    # the NLP of a process shares one core (more cores come from more worker
-    # processes), but a cheap stage's batch no longer queues behind a parse: at half
-    # load the p95 of the validate, enrich and code hops fell from ~0.4 s to ~0.15 s.
-    stages = build_stages(settings, analyzer)
+    # One thread per stage, so a cheap stage's batch never queues behind a parse (at
+    # half load the p95 of the validate, enrich and code hops fell from ~0.4 s to
+    # ~0.15 s). The GIL lets one of them run Python at a time; the parse gets a core
+    # of its own when ``extract`` is a ``ChildStage`` (its thread only waits).
+    stages = build_stages(settings, analyzer, extract=extract)
 
     def highwater(topic: str, partition: int) -> int | None:
         try:

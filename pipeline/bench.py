@@ -188,6 +188,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "partitions": settings.partitions,
         "stream_buffer_maxsize": settings.stream_buffer_maxsize,
         "spacy_model": settings.spacy_model,
+        "nlp_process": settings.nlp_process,
     }
     report: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(),
@@ -195,9 +196,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "machine": machine_facts(settings.spacy_model),
         "runs": [],
     }
+    parse = "a child process" if settings.nlp_process else "the worker"
     print(
         f"bench: {len(articles)} articles ({config['source']}), {config['words']:,} words, "
-        f"workers {args.workers}, {args.runs} run(s); load {_load()}",
+        f"workers {args.workers} (parse in {parse}), "
+        f"{args.runs} run(s); load {_load()}",
         file=sys.stderr,
     )
     analyzer = None if args.skip_limit else _load_analyzer(settings)
@@ -1146,7 +1149,7 @@ def _start_profilers(
     for i, proc in enumerate(procs):
         path = folder / f"worker-{workers}w-{i}.txt"
         command = [spy, "record", "--pid", str(proc.pid), "--rate", "100", "--format", "raw"]
-        command += ["--nolineno", "--output", str(path)]
+        command += ["--subprocesses", "--nolineno", "--output", str(path)]
         started.append(
             (path, subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         )

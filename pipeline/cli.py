@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import hashlib
 import logging
 import sys
@@ -138,6 +139,8 @@ def run_worker(settings: Settings) -> int:
     from pipeline.app import create_pipeline
     from pipeline.broker import apply_embedded_quirks, create_topics, kafka_client_kwargs
     from pipeline.nlp import Analyzer, NlpConfig
+    from pipeline.stages.child import ChildStage
+    from pipeline.stages.nlp import ExtractStage, load_extract_stage
 
     assert settings.kafka_bootstrap_servers
     if settings.embedded:
@@ -149,15 +152,35 @@ def run_worker(settings: Settings) -> int:
         replication_factor=settings.replication_factor,
         client_kwargs=kafka_client_kwargs(settings),
     )
+    config = NlpConfig.from_settings(settings)
     started = time.perf_counter()
-    analyzer = Analyzer.load(NlpConfig.from_settings(settings))
-    log.info("NLP loaded in %.1f s (model %s)", time.perf_counter() - started, settings.spacy_model)
-    pipeline = create_pipeline(settings, analyzer)
+    child = None
+    if settings.nlp_process:
+        child = ChildStage(
+            functools.partial(load_extract_stage, config),
+            id=ExtractStage.id,
+            input_role=ExtractStage.input_role,
+            output_roles=ExtractStage.output_roles,
+        )
+        child.start()  # the child loads spaCy while this process loads the rest
+    analyzer = Analyzer.load(config, parse=child is None)
+    if child is not None:
+        child.wait_started()
+    log.info(
+        "NLP loaded in %.1f s (model %s, parse %s)",
+        time.perf_counter() - started,
+        settings.spacy_model,
+        "in a child process" if child is not None else "in this process",
+    )
+    pipeline = create_pipeline(settings, analyzer, extract=child)
     worker = faust.Worker(pipeline.app, loglevel=settings.log_level, quiet=True)
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:
         return int(exc.code or 0)
+    finally:
+        if child is not None:
+            child.close()
     return 0
 
 

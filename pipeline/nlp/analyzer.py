@@ -110,15 +110,27 @@ class Analyzer:
         self.places = places
 
     @classmethod
-    def load(cls, config: NlpConfig) -> Analyzer:
-        """Load every model and data file (seconds; once per worker process)."""
-        nlp = spacy.load(config.spacy_model)
-        extra = [name for name in nlp.pipe_names if name not in NEEDED_COMPONENTS]
+    def load(cls, config: NlpConfig, *, parse: bool = True) -> Analyzer:
+        """Load every model and data file (seconds; once per worker process).
+
+        ``parse=False`` loads what ``enrich`` and ``code`` need and leaves out the
+        spaCy components and the actor dictionaries, which only ``annotate``
+        uses: for a worker whose parse runs in a child process.
+        """
+        if parse:
+            nlp = spacy.load(config.spacy_model)
+            extra = [name for name in nlp.pipe_names if name not in NEEDED_COMPONENTS]
+        else:
+            nlp = spacy.load(config.spacy_model, exclude=sorted(NEEDED_COMPONENTS))
+            extra = list(nlp.pipe_names)
         if extra:
             nlp.select_pipes(disable=extra)
         codebook = Codebook.load()
         coder = EventCoder(codebook, Lexicon.load(codebook=codebook))
-        actors = ActorCoder.load(config.actor_dictionaries, config.agent_dictionaries)
+        if parse:
+            actors = ActorCoder.load(config.actor_dictionaries, config.agent_dictionaries)
+        else:
+            actors = ActorCoder.load((), ())
         return cls(config, nlp, actors, coder, TopicTagger.load(), ToneScorer(), Gazetteer.load())
 
     # ---------------------------------------------------------------- extract

@@ -21,7 +21,15 @@ from typing import Any, Protocol
 from pipeline.codec import Origin, Rejected, encode
 from pipeline.metrics import Metrics
 from pipeline.models import ArticleCoded, DiplomaticEvent, utcnow
-from pipeline.stages.base import BatchResult, Output, Record, Stage, crash_reason, reject
+from pipeline.stages.base import (
+    BatchResult,
+    Output,
+    Record,
+    Stage,
+    crash_reason,
+    record_key_id,
+    reject,
+)
 
 log = logging.getLogger(__name__)
 
@@ -184,11 +192,18 @@ def process_or_reject(stage: Stage, records: Sequence[Record], now: datetime) ->
         return BatchResult(
             outputs=[
                 reject(
-                    record, stage.id, Rejected(crashed.kind, crashed.reason, _key_id(record)), now
+                    record,
+                    stage.id,
+                    Rejected(crashed.kind, crashed.reason, record_key_id(record)),
+                    now,
                 )
                 for record in records
             ]
         )
+
+
+def _rejected(crashed: Rejected, record: Record) -> Rejected:
+    return Rejected(crashed.kind, crashed.reason, record_key_id(record))
 
 
 async def publish_until_acked(sink: Sink, stage: str, outputs: Sequence[Output]) -> None:
@@ -217,16 +232,6 @@ async def publish_until_acked(sink: Sink, stage: str, outputs: Sequence[Output])
             )
             await asyncio.sleep(delay)
             delay = min(delay * 2, PUBLISH_RETRY_MAX_SECONDS)
-
-
-def _key_id(record: Record) -> str | None:
-    """Every internal topic is keyed by article id; the raw topic usually is."""
-    if not record.key:
-        return None
-    try:
-        return record.key.decode("utf-8")[:512] or None
-    except UnicodeDecodeError:
-        return None
 
 
 def _record_lag(

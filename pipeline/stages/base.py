@@ -78,6 +78,16 @@ def reject(record: Record, stage: str, rejected: Rejected, now: datetime) -> Out
     return Output("dlq", key, letter)
 
 
+def record_key_id(record: Record) -> str | None:
+    """The article id a record is keyed by (every internal topic is; the raw topic usually)."""
+    if not record.key:
+        return None
+    try:
+        return record.key.decode("utf-8")[:512] or None
+    except UnicodeDecodeError:
+        return None
+
+
 def crash_reason(exc: BaseException) -> Rejected:
     """A readable dead-letter reason for an unexpected exception inside a stage."""
     return Rejected("stage_error", f"{type(exc).__name__}: {exc}"[:2000])

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -32,6 +32,9 @@ from pipeline.stages.base import (
     isolate,
     reject,
 )
+
+if TYPE_CHECKING:
+    from pipeline.nlp import NlpConfig
 
 M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R")
@@ -114,6 +117,13 @@ class ExtractStage:
             annotated = add_timing(outcome, self.id, share)
             result.outputs.append(Output("annotated", article.id.encode(), annotated))
         return result
+
+
+def load_extract_stage(config: NlpConfig) -> ExtractStage:
+    """Load an analyzer and build the extract stage on it: what a ``ChildStage`` child runs."""
+    from pipeline.nlp import Analyzer as LoadedAnalyzer
+
+    return ExtractStage(LoadedAnalyzer.load(config))
 
 
 @dataclass
