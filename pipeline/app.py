@@ -48,7 +48,7 @@ def build_stages(
     """The four stages in flow order, wired from settings.
 
     ``extract`` replaces the in-process extract stage (the worker passes a
-    ``ChildStage`` when ``settings.nlp_process`` is on).
+    ``ChildStage`` when ``settings.nlp_processes`` is above 0).
     """
     return (
         ValidateStage(
@@ -148,16 +148,19 @@ def create_pipeline(
         return int(value) if value is not None else None
 
     for stage in stages:
+        # A parse in child processes takes one batch per child at a time: as many
+        # agent instances (sharing the topic's queue) and threads to wait on them.
+        concurrency = max(1, settings.nlp_processes) if extract and stage is extract else 1
         agent_fn = make_agent(
             stage,
             outputs,
             metrics,
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"dipwire-{stage.id}"),
+            ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"dipwire-{stage.id}"),
             settings.batch_size,
             settings.batch_within,
             highwater,
         )
-        app.agent(topics[stage.input_role], name=stage.id)(agent_fn)
+        app.agent(topics[stage.input_role], name=stage.id, concurrency=concurrency)(agent_fn)
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:

@@ -188,7 +188,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "partitions": settings.partitions,
         "stream_buffer_maxsize": settings.stream_buffer_maxsize,
         "spacy_model": settings.spacy_model,
-        "nlp_process": settings.nlp_process,
+        "nlp_processes": settings.nlp_processes,
     }
     report: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(),
@@ -196,7 +196,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "machine": machine_facts(settings.spacy_model),
         "runs": [],
     }
-    parse = "a child process" if settings.nlp_process else "the worker"
+    parse = (
+        f"{settings.nlp_processes} child process(es)" if settings.nlp_processes else "the worker"
+    )
     print(
         f"bench: {len(articles)} articles ({config['source']}), {config['words']:,} words, "
         f"workers {args.workers} (parse in {parse}), "

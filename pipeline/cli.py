@@ -155,14 +155,15 @@ def run_worker(settings: Settings) -> int:
     config = NlpConfig.from_settings(settings)
     started = time.perf_counter()
     child = None
-    if settings.nlp_process:
+    if settings.nlp_processes:
         child = ChildStage(
             functools.partial(load_extract_stage, config),
+            processes=settings.nlp_processes,
             id=ExtractStage.id,
             input_role=ExtractStage.input_role,
             output_roles=ExtractStage.output_roles,
         )
-        child.start()  # the child loads spaCy while this process loads the rest
+        child.start()  # the children load spaCy while this process loads the rest
     analyzer = Analyzer.load(config, parse=child is None)
     if child is not None:
         child.wait_started()
@@ -170,7 +171,7 @@ def run_worker(settings: Settings) -> int:
         "NLP loaded in %.1f s (model %s, parse %s)",
         time.perf_counter() - started,
         settings.spacy_model,
-        "in a child process" if child is not None else "in this process",
+        f"in {settings.nlp_processes} child process(es)" if child else "in this process",
     )
     pipeline = create_pipeline(settings, analyzer, extract=child)
     worker = faust.Worker(pipeline.app, loglevel=settings.log_level, quiet=True)

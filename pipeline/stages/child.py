@@ -2,14 +2,14 @@
 
 The GIL lets one thread of a process run Python at a time, and a worker's
 event loop, Kafka clients and JSON share it with spaCy. ``ChildStage`` runs a
-stage (the extract stage: the parse, ~85% of an article's CPU) in one child
-process and waits for it from the agent's executor thread, so the parse and
-the Kafka side use separate cores.
+stage (the extract stage: the parse, ~85% of an article's CPU) in child
+processes and waits for them from the agent's executor threads, so the parse
+and the Kafka side use separate cores.
 
 The child is started with ``spawn`` (never forked from a process with running
 threads) and loads its own models. If it dies (killed, out of memory, a crash
-in native code), it is restarted and the batch is retried one record at a
-time; a record during which the child dies again is dead-lettered as
+in native code), the pool is restarted and the batch is retried one record at
+a time; a record during which the child dies again is dead-lettered as
 ``nlp_process_died`` and the rest go on. A child whose worker is gone (even
 killed with SIGKILL) exits within a second.
 """
@@ -71,10 +71,11 @@ def _process_in_child(records: Sequence[Record], now: datetime) -> BatchResult:
 
 
 class ChildStage:
-    """A ``Stage`` whose ``process`` runs in a child process built by ``factory``.
+    """A ``Stage`` whose ``process`` runs in ``processes`` child processes built by ``factory``.
 
     ``factory`` must be picklable (a module-level function or a
-    ``functools.partial`` of one): the child calls it once to build the stage.
+    ``functools.partial`` of one): each child calls it once to build its stage.
+    Calls from several threads run in parallel, one batch per child.
     """
 
     def __init__(
@@ -84,58 +85,68 @@ class ChildStage:
         id: str,
         input_role: str,
         output_roles: tuple[str, ...],
+        processes: int = 1,
     ) -> None:
+        if processes < 1:
+            raise ValueError("a ChildStage needs at least one process")
         self.id = id
         self.input_role = input_role
         self.output_roles = output_roles
+        self.processes = processes
         self._factory = factory
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
-        self._started: Future[bool] | None = None
+        self._started: list[Future[bool]] = []
         self.restarts = 0
 
     def start(self) -> None:
-        """Start the child; it builds its stage (loads its models) in the background."""
-        self._started = self._executor().submit(_ready)
+        """Start the children; they build their stages (load their models) in the background.
+
+        The pool starts a child whenever a task finds none idle, so submitting
+        one task per child before any has finished starts all of them now.
+        """
+        pool = self._executor()
+        self._started = [pool.submit(_ready) for _ in range(self.processes)]
 
     def wait_started(self) -> None:
-        """Wait until the child has built its stage; raise if it could not."""
-        if self._started is None:
+        """Wait until the children have built their stages; raise if one could not."""
+        if not self._started:
             self.start()
-        assert self._started is not None
-        if not self._started.result():
-            raise RuntimeError(f"stage {self.id}: the child process did not build its stage")
+        if not all(started.result() for started in self._started):
+            raise RuntimeError(f"stage {self.id}: a child process did not build its stage")
 
     def child_pid(self) -> int:
-        """The process id of the child (starts it if needed)."""
+        """The process id of a child (starts one if needed)."""
         return self._executor().submit(os.getpid).result()
 
     def close(self) -> None:
-        """Stop the child (waits for a batch in progress)."""
+        """Stop the children (waits for batches in progress)."""
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def process(self, records: Sequence[Record], now: datetime) -> BatchResult:
-        """Run the stage on ``records`` in the child; survive the child dying."""
+        """Run the stage on ``records`` in a child; survive the child dying."""
+        pool = self._executor()
         try:
-            return self._call(records, now)
+            return pool.submit(_process_in_child, list(records), now).result()
         except BrokenProcessPool:
             log.error(
-                "stage %s: the child process died during a batch of %d; restarting it and "
+                "stage %s: a child process died during a batch of %d; restarting and "
                 "retrying the batch one record at a time",
                 self.id,
                 len(records),
             )
-            self._restart()
+            self._restart(pool)
         result = BatchResult()
         for record in records:
+            pool = self._executor()
             try:
-                part = self._call([record], now)
+                part = pool.submit(_process_in_child, [record], now).result()
             except BrokenProcessPool:
-                log.error("stage %s: the child process died again on one record", self.id)
-                self._restart()
+                log.error("stage %s: a child process died again on one record", self.id)
+                self._restart(pool)
                 died = Rejected(
                     "nlp_process_died",
                     "the NLP child process died while processing this message",
@@ -149,23 +160,22 @@ class ChildStage:
                 result.duplicates[reason] = result.duplicates.get(reason, 0) + count
         return result
 
-    def _call(self, records: Sequence[Record], now: datetime) -> BatchResult:
-        return self._executor().submit(_process_in_child, list(records), now).result()
-
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
-                    max_workers=1,
+                    max_workers=self.processes,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start_child,
                     initargs=(self._factory,),
                 )
             return self._pool
 
-    def _restart(self) -> None:
+    def _restart(self, failed: ProcessPoolExecutor) -> None:
+        """Drop ``failed``; the next call starts a new pool. Another thread may have already."""
         with self._lock:
-            pool, self._pool = self._pool, None
+            if self._pool is not failed:
+                return
+            self._pool = None
             self.restarts += 1
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        failed.shutdown(wait=False, cancel_futures=True)
