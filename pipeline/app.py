@@ -159,6 +159,7 @@ def create_pipeline(
             settings.batch_size,
             settings.batch_within,
             highwater,
+            chunk_bytes=(settings.parse_chunk_bytes or None) if stage.id == "extract" else None,
         )
         app.agent(topics[stage.input_role], name=stage.id, concurrency=concurrency)(agent_fn)
 

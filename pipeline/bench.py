@@ -185,6 +185,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "broker": "embedded" if settings.starts_broker else "external",
         "batch_size": settings.batch_size,
         "batch_within": settings.batch_within,
+        "parse_chunk_bytes": settings.parse_chunk_bytes,
         "partitions": settings.partitions,
         "stream_buffer_maxsize": settings.stream_buffer_maxsize,
         "spacy_model": settings.spacy_model,

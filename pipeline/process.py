@@ -51,6 +51,7 @@ def worker_environment(settings: Settings) -> dict[str, str]:
         "DIPWIRE_PARTITIONS": str(settings.partitions),
         "DIPWIRE_BATCH_SIZE": str(settings.batch_size),
         "DIPWIRE_BATCH_WITHIN": str(settings.batch_within),
+        "DIPWIRE_PARSE_CHUNK_BYTES": str(settings.parse_chunk_bytes),
         "DIPWIRE_SPACY_MODEL": settings.spacy_model,
         "DIPWIRE_NLP_PROCESSES": str(settings.nlp_processes),
         "DIPWIRE_LOG_LEVEL": settings.log_level,

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=0, le=65535)
     batch_size: int = Field(default=16, ge=1, description="Most articles an agent takes at once.")
     batch_within: float = Field(default=0.05, gt=0, description="Seconds to wait to fill a batch.")
+    parse_chunk_bytes: int = Field(
+        default=16_384,
+        ge=0,
+        description="The extract stage parses a batch shortest article first, in pieces of "
+        "about this many bytes, publishing each piece when it is parsed; 0 parses a batch whole.",
+    )
     stream_buffer_maxsize: int = Field(
         default=256, ge=1, description="In-flight records per stream."
     )

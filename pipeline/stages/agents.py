@@ -138,11 +138,16 @@ def make_agent(
     batch_size: int,
     within: float,
     highwater: Callable[[str, int], int | None] | None = None,
+    chunk_bytes: int | None = None,
 ) -> Callable[[StreamOfEvents], Awaitable[None]]:
     """Build the Faust agent function of ``stage``.
 
     The CPU-bound ``stage.process`` runs in ``executor`` (one thread per stage,
     see ``pipeline.app``) so the event loop keeps heartbeating while spaCy works.
+    With ``chunk_bytes``, a taken batch is processed shortest message first in
+    pieces of about that many bytes, each published as soon as it is done: a
+    short article taken with a long one does not wait for the long one's parse.
+    The batch is still acknowledged only after its last piece is published.
     """
 
     async def agent(stream: StreamOfEvents) -> None:
@@ -159,19 +164,39 @@ def make_agent(
                 )
                 for event in events
             ]
-            started = time.perf_counter()
-            now = utcnow()
-            result = await loop.run_in_executor(executor, process_or_reject, stage, records, now)
-            await publish_until_acked(sink, stage.id, result.outputs)
-            record_batch(
-                metrics, stage.id, len(records), result, time.perf_counter() - started, utcnow()
-            )
+            for piece in pieces(records, chunk_bytes):
+                started = time.perf_counter()
+                now = utcnow()
+                result = await loop.run_in_executor(executor, process_or_reject, stage, piece, now)
+                await publish_until_acked(sink, stage.id, result.outputs)
+                elapsed = time.perf_counter() - started
+                record_batch(metrics, stage.id, len(piece), result, elapsed, utcnow())
             if highwater is not None:
                 _record_lag(metrics, stage.id, records, highwater)
 
     agent.__name__ = f"{stage.id}_agent"
     agent.__qualname__ = agent.__name__
     return agent
+
+
+def pieces(records: Sequence[Record], chunk_bytes: int | None) -> list[Sequence[Record]]:
+    """Split a batch into pieces of at most ``chunk_bytes``, shortest messages first.
+
+    Without ``chunk_bytes`` the batch is one piece, in its order. A message
+    larger than ``chunk_bytes`` is a piece of its own.
+    """
+    if chunk_bytes is None or len(records) < 2:
+        return [records]
+    out: list[list[Record]] = []
+    size = 0
+    for record in sorted(records, key=lambda r: len(r.value)):
+        if out and size + len(record.value) <= chunk_bytes:
+            out[-1].append(record)
+            size += len(record.value)
+        else:
+            out.append([record])
+            size = len(record.value)
+    return list(out)
 
 
 def process_or_reject(stage: Stage, records: Sequence[Record], now: datetime) -> BatchResult:

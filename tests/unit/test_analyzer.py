@@ -239,3 +239,19 @@ def test_code_with_evidence_pairs_each_event_with_its_features(
     for event, evidence in pairs:
         assert set(evidence) == set(FEATURES)
         assert event.confidence == round(model.score(evidence), 3)
+
+
+def test_an_analyzer_without_the_parse_enriches_and_codes_the_same(analyzer: Any) -> None:
+    """What a worker with parse processes loads: no spaCy components, no user dictionaries."""
+    from pipeline.nlp.analyzer import Analyzer
+
+    bare = Analyzer.load(NlpConfig(), parse=False)
+    assert bare.nlp.pipe_names == []
+    article = Article.model_validate(json.loads(SEED.read_text()))
+    annotated = analyzer.annotate([article])
+    full_events = analyzer.code(analyzer.enrich(annotated)[0], pipeline_version="t", emitted_at=NOW)
+    bare_enriched = bare.enrich(annotated)[0]
+    bare_events = bare.code(bare_enriched, pipeline_version="t", emitted_at=NOW)
+    assert bare_enriched == analyzer.enrich(annotated)[0]
+    assert len(full_events) >= 5
+    assert bare_events == full_events

@@ -11,7 +11,7 @@ from pipeline.app import faust_settings
 from pipeline.broker import kafka_client_kwargs
 from pipeline.codec import Origin
 from pipeline.settings import Settings
-from pipeline.stages.agents import process_or_reject
+from pipeline.stages.agents import pieces, process_or_reject
 from pipeline.stages.base import Record
 
 pytestmark = pytest.mark.unit
@@ -88,3 +88,23 @@ def test_a_batch_the_stage_fails_as_a_whole_becomes_dead_letters() -> None:
     assert {d.error_kind for d in letters} == {"stage_error"}
     assert all("RuntimeError: 3 results for 2 items" in d.reason for d in letters)
     assert [o.key for o in result.outputs] == [b"a", None]
+
+
+def _sized(*sizes: int) -> list[Record]:
+    return [
+        Record(value=b"x" * size, origin=Origin("valid", 0, offset))
+        for offset, size in enumerate(sizes)
+    ]
+
+
+def test_pieces_are_shortest_first_and_bounded() -> None:
+    records = _sized(900, 100, 300, 5_000, 200)
+    split = pieces(records, 1_000)
+    assert [[len(r.value) for r in piece] for piece in split] == [[100, 200, 300], [900], [5_000]]
+    assert sorted(r.origin.offset for piece in split for r in piece) == [0, 1, 2, 3, 4]
+
+
+def test_without_a_piece_size_the_batch_stays_whole_and_in_order() -> None:
+    records = _sized(900, 100, 300)
+    assert pieces(records, None) == [records]
+    assert pieces(records[:1], 10) == [records[:1]]
