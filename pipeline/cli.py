@@ -164,18 +164,18 @@ def run_worker(settings: Settings) -> int:
             output_roles=ExtractStage.output_roles,
         )
         child.start()  # the children load spaCy while this process loads the rest
-    analyzer = Analyzer.load(config, parse=child is None)
-    if child is not None:
-        child.wait_started()
-    log.info(
-        "NLP loaded in %.1f s (model %s, parse %s)",
-        time.perf_counter() - started,
-        settings.spacy_model,
-        f"in {settings.nlp_processes} child process(es)" if child else "in this process",
-    )
-    pipeline = create_pipeline(settings, analyzer, extract=child)
-    worker = faust.Worker(pipeline.app, loglevel=settings.log_level, quiet=True)
     try:
+        analyzer = Analyzer.load(config, parse=child is None)
+        if child is not None:
+            child.wait_started()
+        log.info(
+            "NLP loaded in %.1f s (model %s, parse %s)",
+            time.perf_counter() - started,
+            settings.spacy_model,
+            f"in {settings.nlp_processes} child process(es)" if child else "in this process",
+        )
+        pipeline = create_pipeline(settings, analyzer, extract=child)
+        worker = faust.Worker(pipeline.app, loglevel=settings.log_level, quiet=True)
         worker.execute_from_commandline()
     except SystemExit as exc:
         return int(exc.code or 0)
