@@ -24,6 +24,7 @@ from pipeline.metrics import Metrics, create_metrics
 from pipeline.settings import Settings
 from pipeline.stages.agents import Sink, TopicSink, make_agent
 from pipeline.stages.base import Stage
+from pipeline.stages.child import ChildStage
 from pipeline.stages.nlp import Analyzer, CodeStage, EnrichStage, ExtractStage
 from pipeline.stages.validate import Deduper, ValidateStage
 from pipeline.topics import TopicNames
@@ -150,7 +151,7 @@ def create_pipeline(
     for stage in stages:
         # A parse in child processes takes one batch per child at a time: as many
         # agent instances (sharing the topic's queue) and threads to wait on them.
-        concurrency = max(1, settings.nlp_processes) if extract and stage is extract else 1
+        concurrency = stage.processes if isinstance(stage, ChildStage) else 1
         agent_fn = make_agent(
             stage,
             outputs,
