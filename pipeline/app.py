@@ -12,25 +12,31 @@ import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from pipeline import __version__
-from pipeline.broker import faust_broker_settings, faust_security_settings
+from pipeline.broker.embedded import faust_broker_settings, faust_security_settings
 from pipeline.metrics import Metrics, create_metrics
 from pipeline.settings import Settings
 from pipeline.stages.agents import Sink, TopicSink, make_agent
 from pipeline.stages.base import Stage
 from pipeline.stages.child import ChildStage
-from pipeline.stages.nlp import Analyzer, CodeStage, EnrichStage, ExtractStage
+from pipeline.stages.code import CodeStage, EventCoding
+from pipeline.stages.enrich import Enricher, EnrichStage
+from pipeline.stages.extract import Annotator, ExtractStage
 from pipeline.stages.validate import Deduper, ValidateStage
 from pipeline.topics import TopicNames
 
 FAUST_METRICS_PREFIX = "dipwire_faust"
 """Faust's own sensor metrics start with this, beside the pipeline's ``dipwire_*``."""
+
+
+class NlpSteps(Annotator, Enricher, EventCoding, Protocol):
+    """What the three NLP stages need together (``pipeline.nlp.Analyzer`` is one)."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,7 @@ class Pipeline:
 
 
 def build_stages(
-    settings: Settings, analyzer: Analyzer, *, extract: Stage | None = None
+    settings: Settings, analyzer: NlpSteps, *, extract: Stage | None = None
 ) -> tuple[Stage, ...]:
     """The four stages in flow order, wired from settings.
 
@@ -109,7 +115,7 @@ def _scratch_dir() -> str:
 
 def create_pipeline(
     settings: Settings,
-    analyzer: Analyzer,
+    analyzer: NlpSteps,
     *,
     registry: CollectorRegistry | None = None,
     sink: Sink | None = None,

@@ -21,9 +21,9 @@ import orjson
 
 from pipeline import __version__
 from pipeline.models import write_schemas
-from pipeline.process import WorkerProcess
 from pipeline.settings import Settings, redact_secrets_in_logs
 from pipeline.topics import TopicNames
+from pipeline.worker import WorkerProcess
 
 log = logging.getLogger("dipwire")
 
@@ -94,19 +94,19 @@ def build_parser() -> argparse.ArgumentParser:
     schemas.add_argument("--out", type=Path, default=SCHEMAS_DIR)
     schemas.set_defaults(handler=cmd_schemas)
 
-    from pipeline import evaluation
+    from pipeline.tools import evaluation
 
     evaluate = sub.add_parser("eval", help="code a gold JSONL file and score it")
     evaluation.configure_parser(evaluate)
     evaluate.set_defaults(handler=evaluation.run)
 
-    from pipeline import audit
+    from pipeline.tools import audit
 
     p = sub.add_parser("audit", help="reconcile inputs with coded, dead-letter and event topics")
     audit.configure_parser(p)
     p.set_defaults(handler=audit.run)
 
-    from pipeline import bench
+    from pipeline.tools import bench
 
     p = sub.add_parser("bench", help="measure NLP limit, pipeline throughput, latency and memory")
     bench.configure_parser(p)
@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Run the Faust worker until it is stopped; starts the embedded broker when none is set."""
-    from pipeline.broker import EmbeddedBroker
+    from pipeline.broker.embedded import EmbeddedBroker
 
     with contextlib.ExitStack() as stack:
         if settings.starts_broker:
@@ -137,10 +137,10 @@ def run_worker(settings: Settings) -> int:
     import faust
 
     from pipeline.app import create_pipeline
-    from pipeline.broker import apply_embedded_quirks, create_topics, kafka_client_kwargs
+    from pipeline.broker.embedded import apply_embedded_quirks, create_topics, kafka_client_kwargs
     from pipeline.nlp import Analyzer, NlpConfig
     from pipeline.stages.child import ChildStage
-    from pipeline.stages.nlp import ExtractStage, load_extract_stage
+    from pipeline.stages.extract import ExtractStage, load_extract_stage
 
     assert settings.kafka_bootstrap_servers
     if settings.embedded:
@@ -187,7 +187,7 @@ def run_worker(settings: Settings) -> int:
 
 def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
     """Run the embedded broker in the foreground and print its bootstrap address."""
-    from pipeline.broker import run_foreground
+    from pipeline.broker.embedded import run_foreground
 
     return run_foreground(port=args.port)
 
@@ -252,7 +252,7 @@ def make_producer(settings: Settings) -> object:
     """A kafka-python producer that waits for all in-sync replicas."""
     from kafka import KafkaProducer
 
-    from pipeline.broker import kafka_client_kwargs
+    from pipeline.broker.embedded import kafka_client_kwargs
 
     return KafkaProducer(
         bootstrap_servers=_require_bootstrap(settings),
@@ -311,7 +311,7 @@ def open_reader(settings: Settings, topics: Iterable[str], **overrides: Any) -> 
     """
     from kafka import KafkaConsumer, TopicPartition
 
-    from pipeline.broker import kafka_client_kwargs
+    from pipeline.broker.embedded import kafka_client_kwargs
 
     consumer = KafkaConsumer(
         bootstrap_servers=_require_bootstrap(settings),
@@ -357,7 +357,7 @@ def consume(
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Start what is needed, code the seed articles, print their events, stop everything."""
-    from pipeline.broker import EmbeddedBroker, create_topics, kafka_client_kwargs
+    from pipeline.broker.embedded import EmbeddedBroker, create_topics, kafka_client_kwargs
 
     paths = [str(p) for p in (args.paths or [SEEDS_DIR])]
     messages = list(read_articles(paths))

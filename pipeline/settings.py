@@ -118,9 +118,47 @@ class Settings(BaseSettings):
         secrets = (self.kafka_sasl_password, self.kafka_ssl_key_password)
         return [s.get_secret_value() for s in secrets if s is not None and s.get_secret_value()]
 
+    def environment(self) -> dict[str, str]:
+        """These settings as the environment variables that read back to them.
+
+        Derived from the model's fields, so a child process started with it (a
+        worker of ``dipwire demo``, the bench, the tests) gets every setting;
+        unset optional settings are left out. ``embedded_broker`` is written
+        resolved: a child is always told the broker's address, and must still
+        know whether it is the embedded one.
+        """
+        env: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = self.embedded if name == "embedded_broker" else getattr(self, name)
+            if value is not None:
+                env[env_name(name)] = _env_value(value)
+        return env
+
     def topic(self, name: str) -> str:
         """Return the full name of a pipeline topic, with the configured prefix."""
         return f"{self.topic_prefix}{name}"
+
+
+def env_name(field: str) -> str:
+    """The environment variable a settings field is read from (its first alias, if any)."""
+    alias = Settings.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        first = alias.choices[0]
+        assert isinstance(first, str)
+        return first
+    if isinstance(alias, str):
+        return alias
+    return f"{Settings.model_config.get('env_prefix', '')}{field}".upper()
+
+
+def _env_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, list):
+        return ":".join(str(v) for v in value)
+    return str(value)
 
 
 REDACTED = "**********"

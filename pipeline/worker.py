@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from pipeline.settings import Settings
+from pipeline.settings import Settings, env_name
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -41,25 +41,19 @@ def worker_environment(settings: Settings) -> dict[str, str]:
     """Environment for a child worker that talks to the same broker with the same settings."""
     if not settings.kafka_bootstrap_servers:
         raise ValueError("a child worker needs the broker address")
-    env = {
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "DIPWIRE_EMBEDDED_BROKER": "true" if settings.embedded else "false",
-        "DIPWIRE_WEB_PORT": str(settings.web_port),
-        "DIPWIRE_WEB_HOST": settings.web_host,
-        "DIPWIRE_TOPIC_PREFIX": settings.topic_prefix,
-        "DIPWIRE_APP_ID": settings.app_id,
-        "DIPWIRE_PARTITIONS": str(settings.partitions),
-        "DIPWIRE_BATCH_SIZE": str(settings.batch_size),
-        "DIPWIRE_BATCH_WITHIN": str(settings.batch_within),
-        "DIPWIRE_PARSE_CHUNK_BYTES": str(settings.parse_chunk_bytes),
-        "DIPWIRE_SPACY_MODEL": settings.spacy_model,
-        "DIPWIRE_NLP_PROCESSES": str(settings.nlp_processes),
-        "DIPWIRE_LOG_LEVEL": settings.log_level,
-    }
-    if settings.actor_dictionaries:
-        env["DIPWIRE_ACTOR_DICTIONARIES"] = ",".join(map(str, settings.actor_dictionaries))
-    if settings.agent_dictionaries:
-        env["DIPWIRE_AGENT_DICTIONARIES"] = ",".join(map(str, settings.agent_dictionaries))
+    return settings.environment()
+
+
+def child_environment(settings: Settings, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment with every setting replaced by ``settings``' own.
+
+    A variable of a setting that ``settings`` leaves unset is removed, so the
+    child cannot pick up a different value from the parent's environment.
+    """
+    names = {env_name(field) for field in Settings.model_fields}
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    env.update(worker_environment(settings))
+    env.update(extra or {})
     return env
 
 
@@ -100,9 +94,7 @@ class WorkerProcess:
 
     def start(self) -> Self:
         """Start the child process (it loads the NLP, joins the group, then serves)."""
-        env = dict(os.environ)
-        env.update(worker_environment(self.settings))
-        env.update(self._extra_env)
+        env = child_environment(self.settings, self._extra_env)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "pipeline", "worker"],

@@ -43,11 +43,11 @@ from pipeline.models import (
     Tone,
     TopicScore,
 )
-from pipeline.nlp.actors import ActorCoder, ActorMention
-from pipeline.nlp.cameo import Codebook, Lexicon
-from pipeline.nlp.coder import CodedEvent, EventCoder, event_id
-from pipeline.nlp.docs import doc_from_tokens, sentences_from_doc, tokens_from_doc
-from pipeline.nlp.locations import Gazetteer, event_location, find_locations, place_roots
+from pipeline.nlp.actors.coder import ActorCoder, ActorMention
+from pipeline.nlp.events.coder import CodedEvent, EventCoder, event_id
+from pipeline.nlp.events.lexicon import Codebook, Lexicon
+from pipeline.nlp.places import Gazetteer, event_location, find_locations, place_roots
+from pipeline.nlp.tokens import doc_from_tokens, sentences_from_doc, tokens_from_doc
 from pipeline.nlp.tone import ToneScorer, combine
 from pipeline.nlp.topics import TopicTagger
 

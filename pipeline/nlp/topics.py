@@ -10,14 +10,12 @@ gets a score in ``[0, 1]`` that grows with the number of cue hits,
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from pipeline.models import Sentence, Tokens, TopicScore
+from pipeline.nlp.data import read_toml
 
 
 @dataclass(frozen=True)
@@ -53,13 +51,7 @@ class TopicTagger:
     @classmethod
     def load(cls, path: Path | None = None) -> TopicTagger:
         """Read the taxonomy (the packaged one unless ``path`` is given)."""
-        data: dict[str, Any]
-        if path is not None:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-        else:
-            with resources.files("pipeline.data").joinpath("topics.toml").open("rb") as fh:
-                data = tomllib.load(fh)
+        data = read_toml("topics.toml", path=path)
         topics: list[Topic] = []
         cues: list[tuple[str, tuple[str, ...]]] = []
         for name, entry in data["topics"].items():

@@ -9,6 +9,7 @@ agent around it (``pipeline.stages.agents``) only moves bytes and counts.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,8 +17,8 @@ from typing import Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from pipeline.codec import Origin, Rejected, dead_letter
-from pipeline.models import DeadLetter, StageTiming
+from pipeline.codec import Origin, Rejected, dead_letter, decode
+from pipeline.models import Article, DeadLetter, StageTiming
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ Role = Literal["valid", "annotated", "enriched", "events", "coded", "dlq"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -126,3 +128,45 @@ def add_timing(model: T, stage: str, seconds: float) -> T:
     assert isinstance(model, BaseModel)
     timings = [*getattr(model, "timings", []), StageTiming(stage=stage, seconds=seconds)]
     return model.model_copy(update={"timings": timings})
+
+
+def run_batch(
+    stage: str,
+    records: Sequence[Record],
+    model: type[M],
+    batch_fn: Callable[[Sequence[M]], list[R]],
+    now: datetime,
+    result: BatchResult,
+) -> tuple[list[tuple[M, R]], float]:
+    """Decode a batch as ``model``, run ``batch_fn`` with error isolation, dead-letter what failed.
+
+    Returns the (input, output) pairs that succeeded and each one's share of the batch time.
+    """
+    decoded: list[tuple[Record, M]] = []
+    for record in records:
+        value = decode(record.value, model)
+        if isinstance(value, Rejected):
+            result.outputs.append(reject(record, stage, value, now))
+        else:
+            decoded.append((record, value))
+    started = time.perf_counter()
+    outcomes = isolate([item for _, item in decoded], batch_fn, stage)
+    share = (time.perf_counter() - started) / max(len(decoded), 1)
+    done: list[tuple[M, R]] = []
+    for (record, item), outcome in zip(decoded, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            crashed = crash_reason(outcome)
+            rejected = Rejected(crashed.kind, crashed.reason, article_of(item).id)
+            result.outputs.append(reject(record, stage, rejected, now))
+        else:
+            done.append((item, outcome))
+    return done, share
+
+
+def article_of(value: BaseModel) -> Article:
+    """The article a stage input carries (an ``Article`` is its own)."""
+    if isinstance(value, Article):
+        return value
+    article = getattr(value, "article", None)
+    assert isinstance(article, Article)
+    return article

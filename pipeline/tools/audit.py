@@ -341,7 +341,7 @@ def read_topics(
     """Read the input and the three output topics from the beginning to their true end.
 
     The end of each partition is taken from a fetch response's high watermark
-    (``pipeline.broker.true_end_offsets``): the embedded broker's ListOffsets
+    (``pipeline.broker.embedded.true_end_offsets``): the embedded broker's ListOffsets
     answer is wrong after multi-record batches, and a reader that trusted it
     would stop early and report articles as missing.
 
@@ -357,7 +357,7 @@ def read_topics(
     """
     from kafka import KafkaConsumer, TopicPartition
 
-    from pipeline.broker import kafka_client_kwargs, true_end_offsets
+    from pipeline.broker.embedded import kafka_client_kwargs, true_end_offsets
 
     if not settings.kafka_bootstrap_servers:
         raise ValueError("the audit needs KAFKA_BOOTSTRAP_SERVERS")

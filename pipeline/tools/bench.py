@@ -6,7 +6,7 @@ Every run measures, on the same articles:
   batches of ``batch_size``, then ``enrich``, then ``code``), with no broker,
   no JSON and no Faust: the most the pipeline could do on one core;
 * **pipeline** with 1 and/or 2 worker processes (the real ``dipwire worker``,
-  started through :class:`~pipeline.process.WorkerProcess`) behind a fresh
+  started through :class:`~pipeline.worker.WorkerProcess`) behind a fresh
   broker: articles/s at saturation, from the first publish to the last
   terminal record (``ArticleCoded`` or ``DeadLetter``), start-up excluded;
 * **latency** at a fixed rate (half the measured saturation by default):
@@ -166,7 +166,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"dipwire bench: no such corpus file: {args.corpus}", file=sys.stderr)
         return 2
     # The Kafka clients log every connection at INFO; the benchmark's own lines matter here.
-    for name in ("kafka", "aiokafka", "pipeline.broker"):
+    for name in ("kafka", "aiokafka", "pipeline.broker.embedded"):
         logging.getLogger(name).setLevel(logging.WARNING)
     articles = load_articles(args.corpus, args.articles)
     worker_counts = {"1": (1,), "2": (2,), "both": (1, 2)}[args.workers]
@@ -797,7 +797,7 @@ def probe_fetch_wait(
     """
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-    from pipeline.broker import EMBEDDED_FETCH_MAX_WAIT_MS, kafka_client_kwargs
+    from pipeline.broker.embedded import EMBEDDED_FETCH_MAX_WAIT_MS, kafka_client_kwargs
 
     wait_ms = fetch_max_wait_ms or (EMBEDDED_FETCH_MAX_WAIT_MS if settings.embedded else 500)
     consumer = KafkaConsumer(
@@ -869,9 +869,9 @@ def measure_pipeline(
     """Start a broker and ``workers`` worker processes, then measure throughput and latency."""
     from kafka import KafkaProducer
 
-    from pipeline.broker import EmbeddedBroker, create_topics, kafka_client_kwargs
-    from pipeline.process import WorkerProcess
+    from pipeline.broker.embedded import EmbeddedBroker, create_topics, kafka_client_kwargs
     from pipeline.topics import TopicNames
+    from pipeline.worker import WorkerProcess
 
     token = uuid.uuid4().hex[:8]
     logs = Path(tempfile.mkdtemp(prefix="dipwire-bench-"))
@@ -906,11 +906,9 @@ def measure_pipeline(
         started = time.perf_counter()
         # The benchmark replays the same bodies under new ids (warm-up, throughput,
         # latency, seed copies); the body de-duplication would dead-letter them.
-        extra = {"DIPWIRE_DEDUPE_WINDOW": "0"}
+        worker_settings = settings.model_copy(update={"dedupe_window": 0})
         procs = [
-            stack.enter_context(
-                WorkerProcess(settings, log_path=logs / f"worker-{i}.log", extra_env=extra)
-            )
+            stack.enter_context(WorkerProcess(worker_settings, log_path=logs / f"worker-{i}.log"))
             for i in range(workers)
         ]
         stack.callback(_keep_logs_on_error, logs)
@@ -1058,7 +1056,7 @@ def _latency(
     """Publish at ``rate`` and read every stage topic's record timestamps for each article."""
     from kafka import TopicPartition
 
-    from pipeline.broker import kafka_client_kwargs, true_end_offsets
+    from pipeline.broker.embedded import kafka_client_kwargs, true_end_offsets
 
     topics = {role: getattr(names, role) for role in ("raw", "valid", "annotated", "enriched")}
     topics["coded"] = names.coded

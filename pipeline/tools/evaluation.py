@@ -462,7 +462,7 @@ def reliability(
 
 def cross_validated(samples: Sequence[Sample], l2: float) -> list[tuple[float, bool]]:
     """Leave one record out: score each record's events with a model fitted on the others."""
-    from pipeline.nlp.confidence import fit
+    from pipeline.nlp.events.confidence import fit
 
     out: list[tuple[float, bool]] = []
     for record in dict.fromkeys(s.record for s in samples):
@@ -587,7 +587,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def fit_command(args: argparse.Namespace) -> int:
     """Fit the confidence model on evidence files; write it; print its reliability."""
-    from pipeline.nlp.confidence import fit
+    from pipeline.nlp.events.confidence import fit
 
     if not args.evidence_from:
         raise SystemExit("dipwire eval --fit-confidence: give evidence files with --from")
@@ -596,7 +596,8 @@ def fit_command(args: argparse.Namespace) -> int:
     records = len({s.record for s in samples})
     note = (
         f"Fitted by `dipwire eval --fit-confidence` on {len(samples)} predicted events of\n"
-        f"{records} gold records (L2 penalty {args.l2:g}); features: pipeline/nlp/confidence.py."
+        f"{records} gold records (L2 penalty {args.l2:g});\n"
+        "features: pipeline/nlp/events/confidence.py."
     )
     args.fit_confidence.write_text(model.to_toml(note), encoding="utf-8")
     fitted = [(model.score(s.evidence), s.correct) for s in samples]

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from pipeline.broker import (
+from pipeline.broker.embedded import (
     EmbeddedBroker,
     create_topics,
     kafka_client_kwargs,

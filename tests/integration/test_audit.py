@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from pipeline.audit import TimeRange, audit
 from pipeline.codec import Origin, Rejected, dead_letter, encode
 from pipeline.models import ActorRef, ArticleCoded, DiplomaticEvent, EventTone, Span, Tone
 from pipeline.settings import Settings
+from pipeline.tools.audit import TimeRange, audit
 from pipeline.topics import TopicNames
 from tests.integration.conftest import BrokerHandle
 

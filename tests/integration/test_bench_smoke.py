@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
-from pipeline.bench import descendants
+from pipeline.tools.bench import descendants
 
 pytestmark = pytest.mark.integration
 

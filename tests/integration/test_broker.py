@@ -25,7 +25,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaTimeoutError
 
-from pipeline.broker import (
+from pipeline.broker.embedded import (
     EMBEDDED_FETCH_MAX_WAIT_MS,
     BrokerError,
     EmbeddedBroker,
@@ -133,7 +133,7 @@ def test_broker_dies_with_a_killed_parent(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import sys, time
-        from pipeline.broker import EmbeddedBroker
+        from pipeline.broker.embedded import EmbeddedBroker
         broker = EmbeddedBroker().start()
         print(broker.pid, flush=True)
         time.sleep(60)
@@ -158,7 +158,9 @@ def test_broker_dies_with_a_killed_parent(tmp_path: Path) -> None:
 def test_run_foreground_prints_the_address_and_stops_on_a_signal(
     stop_signal: signal.Signals, tmp_path: Path
 ) -> None:
-    script = "from pipeline.broker import run_foreground; raise SystemExit(run_foreground())"
+    script = (
+        "from pipeline.broker.embedded import run_foreground; raise SystemExit(run_foreground())"
+    )
     with subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=tmp_path
     ) as runner:
@@ -423,7 +425,7 @@ import os
 
 import faust
 
-from pipeline.broker import apply_embedded_quirks, faust_broker_settings
+from pipeline.broker.embedded import apply_embedded_quirks, faust_broker_settings
 
 apply_embedded_quirks()
 

@@ -9,7 +9,7 @@ Two kinds of worker run here:
   and a sink that can hold or fail a publish. It makes the delivery path
   observable: whether input offsets are committed before outputs are acked.
 
-Every test reconciles with ``pipeline.audit`` and prints what it measured.
+Every test reconciles with ``pipeline.tools.audit`` and prints what it measured.
 Times are bounded by deadlines; nothing asserts on speed.
 """
 
@@ -28,11 +28,11 @@ from typing import Any
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from pipeline.audit import AuditReport, audit
-from pipeline.broker import true_end_offsets
-from pipeline.process import WorkerProcess, free_port
+from pipeline.broker.embedded import true_end_offsets
 from pipeline.settings import Settings
+from pipeline.tools.audit import AuditReport, audit
 from pipeline.topics import TopicNames
+from pipeline.worker import WorkerProcess, free_port
 from tests.integration.conftest import BrokerHandle
 
 pytestmark = pytest.mark.integration
@@ -51,7 +51,7 @@ import pathlib
 import faust
 
 from pipeline.app import create_pipeline
-from pipeline.broker import apply_embedded_quirks, create_topics, kafka_client_kwargs
+from pipeline.broker.embedded import apply_embedded_quirks, create_topics, kafka_client_kwargs
 from pipeline.models import AnnotatedArticle, EnrichedArticle, Tone
 from pipeline.settings import Settings
 from pipeline.stages.agents import TopicSink

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.bench import descendants
-from pipeline.process import WorkerProcess
 from pipeline.settings import Settings
+from pipeline.tools.bench import descendants
 from pipeline.topics import TopicNames
+from pipeline.worker import WorkerProcess
 from tests.integration.conftest import BrokerHandle, KafkaClients
 
 pytestmark = pytest.mark.integration

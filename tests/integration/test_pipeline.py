@@ -13,9 +13,9 @@ import jsonschema
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from pipeline.process import WorkerProcess
 from pipeline.settings import Settings
 from pipeline.topics import TopicNames
+from pipeline.worker import WorkerProcess
 from tests.integration.conftest import BrokerHandle, KafkaClients
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,6 @@ is published with ``dipwire ingest``, as the compose producer does.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -28,9 +27,9 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline.process import WorkerProcess, free_port, worker_environment
 from pipeline.settings import Settings
 from pipeline.topics import TopicNames
+from pipeline.worker import WorkerProcess, child_environment, free_port
 from tests.integration.conftest import BrokerHandle
 
 pytestmark = pytest.mark.integration
@@ -181,7 +180,7 @@ def stack(broker: BrokerHandle, tmp_path_factory: pytest.TempPathFactory) -> Ite
         worker.wait_healthy(timeout=180)
         prometheus = Prometheus(workdir, worker.settings.web_port)
         prometheus.wait_ready(timeout=60)
-        env = {**os.environ, **worker_environment(worker.settings)}
+        env = child_environment(worker.settings)
         published = subprocess.run(
             [sys.executable, "-m", "pipeline", "ingest", str(SEED)],
             env=env,

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
-from pipeline.audit import audit
-from pipeline.process import WorkerProcess, free_port
 from pipeline.settings import Settings
+from pipeline.tools.audit import audit
 from pipeline.topics import TopicNames
+from pipeline.worker import WorkerProcess, free_port
 from tests.integration.conftest import BrokerHandle
 
 pytestmark = pytest.mark.integration

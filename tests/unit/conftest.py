@@ -15,8 +15,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from pipeline.models import ActorRef, Span
-from pipeline.nlp.cameo import Codebook, Lexicon
-from pipeline.nlp.coder import CodedEvent, EventCoder
+from pipeline.nlp.events.coder import CodedEvent, EventCoder
+from pipeline.nlp.events.lexicon import Codebook, Lexicon
 
 
 @pytest.fixture(scope="session")
@@ -124,9 +124,9 @@ def triples(events: Sequence[CodedEvent]) -> set[tuple[str, str | None, str]]:
 @pytest.fixture(scope="session")
 def analyzer(nlp: Language, event_coder: EventCoder) -> Any:
     """The real Analyzer (default gazetteer, no user dictionaries), sharing the session model."""
-    from pipeline.nlp.actors import ActorCoder
+    from pipeline.nlp.actors.coder import ActorCoder
     from pipeline.nlp.analyzer import Analyzer, NlpConfig
-    from pipeline.nlp.locations import Gazetteer
+    from pipeline.nlp.places import Gazetteer
     from pipeline.nlp.tone import ToneScorer
     from pipeline.nlp.topics import TopicTagger
 

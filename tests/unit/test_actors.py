@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import spacy
 
-from pipeline.nlp import build_gazetteer
-from pipeline.nlp.actors import DATA_DIR, ActorCoder, ActorMention
+from pipeline.nlp.actors.coder import ActorCoder, ActorMention
+from pipeline.tools import build_gazetteer
+from pipeline.tools.build_gazetteer import DATA_DIR
 
 pytestmark = pytest.mark.unit
 
@@ -297,7 +298,7 @@ def test_mentions_are_ordered_non_overlapping_with_exact_offsets(
 
 
 def test_rebuilt_doc_codes_like_the_parsed_one(nlp: Any, coder: ActorCoder) -> None:
-    from pipeline.nlp.docs import doc_from_tokens, tokens_from_doc
+    from pipeline.nlp.tokens import doc_from_tokens, tokens_from_doc
 
     text = (
         "BRUSSELS \u2014 Belgian police and EU officials met Foreign Minister Kaja Kallas.\n\n"

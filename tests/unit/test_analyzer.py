@@ -13,8 +13,8 @@ import pytest
 
 from pipeline.models import Article, DiplomaticEvent, EnrichedArticle
 from pipeline.nlp.analyzer import NlpConfig, truncate
-from pipeline.nlp.confidence import FEATURES, ConfidenceModel
-from pipeline.nlp.docs import doc_from_tokens
+from pipeline.nlp.events.confidence import FEATURES, ConfidenceModel
+from pipeline.nlp.tokens import doc_from_tokens
 from pipeline.settings import Settings
 
 from .conftest import STORY_DAY, calls_made

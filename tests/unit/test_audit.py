@@ -9,7 +9,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline.audit import (
+from pipeline.codec import Origin, Rejected, dead_letter, encode
+from pipeline.models import (
+    ActorRef,
+    ArticleCoded,
+    DiplomaticEvent,
+    EventTone,
+    Span,
+    Tone,
+)
+from pipeline.tools.audit import (
     TimeRange,
     configure_parser,
     iter_problems,
@@ -22,15 +31,6 @@ from pipeline.audit import (
     reconcile,
     records_from,
     render,
-)
-from pipeline.codec import Origin, Rejected, dead_letter, encode
-from pipeline.models import (
-    ActorRef,
-    ArticleCoded,
-    DiplomaticEvent,
-    EventTone,
-    Span,
-    Tone,
 )
 from pipeline.topics import ALL, RAW, TopicNames
 

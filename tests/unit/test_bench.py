@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 import pytest
 
-from pipeline import bench
-from pipeline.bench import (
+from pipeline.tools import bench
+from pipeline.tools.bench import (
     Collected,
     MemorySample,
     check_targets,

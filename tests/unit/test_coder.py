@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.nlp.cameo import Codebook, Lexicon, quad_class_of_root, root_of
-from pipeline.nlp.coder import CodedEvent, event_id
-from pipeline.nlp.confidence import FEATURES, PRIOR, ConfidenceModel, fit, sigmoid
+from pipeline.nlp.events.coder import CodedEvent, event_id
+from pipeline.nlp.events.confidence import FEATURES, PRIOR, ConfidenceModel, fit, sigmoid
+from pipeline.nlp.events.lexicon import Codebook, Lexicon, quad_class_of_root, root_of
 
 from .conftest import triples
 

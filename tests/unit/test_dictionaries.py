@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.nlp.dictionaries import (
+from pipeline.nlp.actors.dictionaries import (
     CodeRule,
     Phrase,
     PhraseIndex,

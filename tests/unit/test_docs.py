@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from spacy.language import Language
 
 from pipeline.models import TOKEN_COLUMNS, Tokens
-from pipeline.nlp.docs import doc_from_tokens, sentences_from_doc, tokens_from_doc
+from pipeline.nlp.tokens import doc_from_tokens, sentences_from_doc, tokens_from_doc
 
 pytestmark = pytest.mark.unit
 

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.evaluation import (
+from pipeline.nlp.events.confidence import ConfidenceModel
+from pipeline.settings import Settings
+from pipeline.tools.evaluation import (
     NO_TARGET,
     Counts,
     Detection,
@@ -36,8 +38,6 @@ from pipeline.evaluation import (
     write_report,
     write_samples,
 )
-from pipeline.nlp.confidence import ConfidenceModel
-from pipeline.settings import Settings
 
 pytestmark = pytest.mark.unit
 

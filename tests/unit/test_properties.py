@@ -29,7 +29,9 @@ from pipeline.models import (
     Tone,
 )
 from pipeline.stages.base import BatchResult, Record
-from pipeline.stages.nlp import CodeStage, EnrichStage, ExtractStage
+from pipeline.stages.code import CodeStage
+from pipeline.stages.enrich import EnrichStage
+from pipeline.stages.extract import ExtractStage
 from pipeline.stages.validate import Deduper, ValidateStage
 
 pytestmark = pytest.mark.unit

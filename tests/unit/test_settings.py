@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from pipeline.settings import Settings
+from pipeline.settings import Settings, env_name
 from pipeline.topics import TopicNames
+from pipeline.worker import child_environment, worker_environment
 
 pytestmark = pytest.mark.unit
 
@@ -36,3 +39,60 @@ def test_secret_never_printed(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings()
     assert "hunter2-secret" not in repr(settings)
     assert "hunter2-secret" not in str(settings.model_dump())
+
+
+def _non_default(name: str, value: object) -> object:
+    """A valid value for field ``name`` that differs from its default ``value``."""
+    special: dict[str, object] = {
+        "kafka_bootstrap_servers": "kafka-1:9092,kafka-2:9092",
+        "kafka_security_protocol": "SASL_SSL",
+        "kafka_sasl_mechanism": "SCRAM-SHA-512",
+        "kafka_sasl_password": SecretStr("s3cret"),
+        "kafka_ssl_key_password": SecretStr("k3y"),
+        "processing_guarantee": "exactly_once",
+        "embedded_broker": True,
+        "log_level": "DEBUG",
+    }
+    if name in special:
+        return special[name]
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 3
+    if isinstance(value, float):
+        return value * 2.5
+    if isinstance(value, list):
+        return [Path("/dicts/a.txt"), Path("/dicts/b.txt")]
+    if name.endswith("file"):
+        return Path(f"/certs/{name}.pem")
+    return f"x-{name}-{value}"
+
+
+def test_every_setting_survives_the_child_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = Settings(kafka_bootstrap_servers="k:9092")
+    changed = {name: _non_default(name, getattr(defaults, name)) for name in Settings.model_fields}
+    original = Settings(**changed)
+    env = worker_environment(original)
+    assert set(env) == {env_name(name) for name in Settings.model_fields}
+    for key in list(os.environ):
+        if key.startswith("DIPWIRE_") or key == "KAFKA_BOOTSTRAP_SERVERS":
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    rebuilt = Settings()
+    for name in Settings.model_fields:
+        before, after = getattr(original, name), getattr(rebuilt, name)
+        if isinstance(before, SecretStr):
+            before, after = before.get_secret_value(), after.get_secret_value()
+        assert after == before, name
+        assert before != getattr(defaults, name) or name == "embedded_broker", name
+
+
+def test_a_child_does_not_inherit_a_setting_left_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(kafka_bootstrap_servers="k:9092")
+    monkeypatch.setenv("DIPWIRE_KAFKA_SASL_USERNAME", "parent-only")
+    monkeypatch.setenv("UNRELATED_VARIABLE", "kept")
+    env = child_environment(settings, {"EXTRA": "1"})
+    assert "DIPWIRE_KAFKA_SASL_USERNAME" not in env
+    assert env["UNRELATED_VARIABLE"] == "kept" and env["EXTRA"] == "1"
+    assert env["DIPWIRE_EMBEDDED_BROKER"] == "false"

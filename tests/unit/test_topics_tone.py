@@ -9,7 +9,7 @@ from spacy.language import Language
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from pipeline.models import Tone
-from pipeline.nlp.docs import sentences_from_doc, tokens_from_doc
+from pipeline.nlp.tokens import sentences_from_doc, tokens_from_doc
 from pipeline.nlp.tone import MAX_WORDS, NEUTRAL, ToneScorer, combine, make_tone
 from pipeline.nlp.topics import TopicTagger
 

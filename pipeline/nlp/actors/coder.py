@@ -9,7 +9,7 @@ win where a phrase is in both.
 ``ActorCoder.find`` works on a spaCy ``Doc`` in four steps:
 
 1. longest match of every phrase over the tokens' keys (see
-   :func:`pipeline.nlp.dictionaries.word_keys`), left to right, so "U.S.-led",
+   :func:`pipeline.nlp.actors.dictionaries.word_keys`), left to right, so "U.S.-led",
    "China's" and "Palestinians" meet their entries;
 2. mentions in one noun phrase are chained: a country or demonym before an
    agent noun ("Russian military" -> RUSMIL), a title before a name
@@ -23,9 +23,7 @@ win where a phrase is in both.
 
 from __future__ import annotations
 
-import json
 import logging
-import tomllib
 from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -36,7 +34,7 @@ from typing import Any
 from spacy.tokens import Doc
 
 from pipeline.models import ActorRef, Span
-from pipeline.nlp.dictionaries import (
+from pipeline.nlp.actors.dictionaries import (
     ActorEntry,
     AgentEntry,
     CodeRule,
@@ -49,10 +47,10 @@ from pipeline.nlp.dictionaries import (
     resolve_code,
     word_keys,
 )
+from pipeline.nlp.data import read_json, read_toml
 
 log = logging.getLogger(__name__)
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "actors"
 UNKNOWN = "---"
 
 CAMEO_AGENTS = frozenset(
@@ -202,8 +200,7 @@ class _Coref:
 
 
 def _read_toml(name: str) -> dict[str, Any]:
-    with (DATA_DIR / name).open("rb") as handle:
-        return tomllib.load(handle)
+    return read_toml("actors", name)
 
 
 def _phrase(text: str) -> Phrase | None:
@@ -269,7 +266,7 @@ def _load_agents(gaz: Gazetteer, data: dict[str, Any]) -> None:
 
 
 def _load_countries(gaz: Gazetteer) -> None:
-    generated = json.loads((DATA_DIR / "countries.json").read_text(encoding="utf-8"))
+    generated = read_json("actors", "countries.json")
     curated = _read_toml("countries.toml")
     extra: dict[str, dict[str, Any]] = curated.get("countries", {})
     for text in curated.get("block", {}).get("phrases", []):

@@ -35,7 +35,7 @@ returns who did what to whom, sentence by sentence:
 Each event gets a confidence in ``[0, 1]`` from its evidence (how specific the
 verb pattern was, how each actor was matched and attached, the parse distance,
 the modality, whether the code is a root's fallback): a small logistic model,
-:mod:`pipeline.nlp.confidence`, whose coefficients are data fitted on gold
+:mod:`pipeline.nlp.events.confidence`, whose coefficients are data fitted on gold
 sentences. The evidence travels with each :class:`CodedEvent`.
 """
 
@@ -49,12 +49,12 @@ from typing import Protocol
 from spacy.tokens import Doc, Token
 
 from pipeline.models import ActorRef, Modality
-from pipeline.nlp.cameo import Codebook, Lexicon, Pattern, root_of
-from pipeline.nlp.confidence import ConfidenceModel
+from pipeline.nlp.events.confidence import ConfidenceModel
+from pipeline.nlp.events.lexicon import Codebook, Lexicon, Pattern, root_of
 
 
 class Mention(Protocol):
-    """What the coder needs from an actor mention (``pipeline.nlp.actors.ActorMention``)."""
+    """What the coder needs from an actor mention (``pipeline.nlp.actors.coder.ActorMention``)."""
 
     @property
     def start(self) -> int:
@@ -1136,7 +1136,7 @@ class EventCoder:
         t_arg: _Arg | None,
         head: Token,
     ) -> dict[str, float]:
-        """The features the confidence model reads (see :mod:`pipeline.nlp.confidence`)."""
+        """The features the confidence model reads (see :mod:`pipeline.nlp.events.confidence`)."""
         actors = [(source, s_arg)] + ([(target, t_arg)] if target is not None else [])
         named = [
             0.0 if isinstance(m, _Derived) else _MATCH_SCORE.get(m.ref.match, 0.0)

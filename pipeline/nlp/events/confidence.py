@@ -38,11 +38,11 @@ predicted (source, target, code) is in the gold", its weights pulled towards
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
+
+from pipeline.nlp.data import read_toml
 
 FEATURES = ("specific", "noun", "generic_code", "named", "direct", "distance", "modal", "solo")
 """The features the model reads, in the order of the data file."""
@@ -72,13 +72,7 @@ class ConfidenceModel:
         Raises:
             ValueError: The file names a feature the coder does not produce.
         """
-        if path is not None:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-        else:
-            ref = resources.files("pipeline.data").joinpath("cameo").joinpath(DATA_FILE)
-            with ref.open("rb") as fh:
-                data = tomllib.load(fh)
+        data = read_toml("cameo", DATA_FILE, path=path)
         weights = {str(k): float(v) for k, v in data.get("weights", {}).items()}
         unknown = sorted(set(weights) - set(FEATURES))
         if unknown:

@@ -20,23 +20,16 @@ Quad    Meaning                     CAMEO roots
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-DATA_PACKAGE = "pipeline.data"
+from pipeline.nlp.data import read_toml
 
 
 def _read_toml(name: str, path: Path | None) -> dict[str, Any]:
-    if path is not None:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    ref = resources.files(DATA_PACKAGE).joinpath("cameo").joinpath(name)
-    with ref.open("rb") as fh:
-        return tomllib.load(fh)
+    return read_toml("cameo", name, path=path)
 
 
 def root_of(code: str) -> str:

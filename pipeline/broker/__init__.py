@@ -1,0 +1,1 @@
+"""The broker side: the embedded Kafka-compatible broker and the pipeline's clients."""

@@ -1,0 +1,1 @@
+"""Who: the actor gazetteer, PETRARCH-format actor dictionaries and the actor coder."""

@@ -1,0 +1,1 @@
+"""What happened: the CAMEO codebook, the verb lexicon and the event coder."""

@@ -1,0 +1,1 @@
+"""Tools beside the data path: audit, benchmark, evaluation, gazetteer builder."""
