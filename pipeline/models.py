@@ -18,11 +18,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-SCHEMA_VERSION = 2
-"""Bumped whenever a field changes meaning or shape or a required field is added.
+SCHEMA_VERSION = 3
+"""Bumped whenever a field changes meaning or shape or a field is added.
 
 2: ``AnnotatedArticle.tokens`` became columnar (``Tokens``); readers still
 accept the list of token objects of version 1.
+3: ``DiplomaticEvent`` gained ``provenance`` (the lexicon entry that coded it)
+and ``event_date`` (when the sentence dates the event); both are optional, so
+version-2 events still read.
 """
 
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
@@ -247,6 +250,20 @@ class EventTone(BaseModel):
 Modality = Literal["asserted", "future", "intent", "hypothetical", "reported"]
 
 
+class Provenance(BaseModel):
+    """The lexicon entry that coded an event: where to look to see why, and to fix it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lexicon: str = Field(
+        description="The project's own lexicon file (e.g. verbs.toml) or the name of a "
+        "user's verb dictionary."
+    )
+    entry: str = Field(description="The pattern as written: a verbs.toml key or a dictionary line.")
+    line: int | None = Field(default=None, description="Line of the entry in a user's dictionary.")
+    verb: str | None = Field(default=None, description="The dictionary's verb block, if any.")
+
+
 class DiplomaticEvent(_Message):
     """One coded event: who did what to whom, with its evidence."""
 
@@ -268,11 +285,17 @@ class DiplomaticEvent(_Message):
     trigger: str = Field(description="The words that carried the event verb.")
     trigger_span: Span
     location: Location | None = None
+    event_date: date | None = Field(
+        default=None,
+        description="When the event happened, if the sentence dates it; else the story date "
+        "(published_at) applies.",
+    )
     topics: list[TopicScore] = Field(default_factory=list)
     tone: EventTone
     confidence: float = Field(ge=0.0, le=1.0)
     negated: bool = False
     modality: Modality = "asserted"
+    provenance: Provenance | None = None
     pipeline_version: str
     ingested_at: datetime | None = None
     emitted_at: datetime

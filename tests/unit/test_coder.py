@@ -10,6 +10,7 @@ import pytest
 from pipeline.nlp.events.coder import CodedEvent, event_id
 from pipeline.nlp.events.confidence import FEATURES, PRIOR, ConfidenceModel, fit, sigmoid
 from pipeline.nlp.events.lexicon import Codebook, Lexicon, quad_class_of_root, root_of
+from pipeline.nlp.events.patterns import Slot
 
 from .conftest import triples
 
@@ -124,9 +125,9 @@ def test_lexicon_is_data_users_can_extend(tmp_path: Path, codebook: Codebook) ->
     lexicon = Lexicon.load(path, codebook=codebook)
     (parley,) = lexicon.verbs["parley"]
     assert parley.code == "040" and parley.symmetric
-    assert parley.words == (frozenset({"with"}),)
+    assert parley.slots == (Slot("word", frozenset({"with"})),)
     (snub,) = lexicon.verbs["snub"]
-    assert snub.words == (frozenset({"at"}),)
+    assert snub.slots == (Slot("word", frozenset({"at"})),)
     path.write_text('version = 1\n[verbs]\n"parley" = "999"\n', encoding="utf-8")
     with pytest.raises(ValueError, match="999"):
         Lexicon.load(path, codebook=codebook)

@@ -50,7 +50,8 @@ from spacy.tokens import Doc, Token
 
 from pipeline.models import ActorRef, Modality
 from pipeline.nlp.events.confidence import ConfidenceModel
-from pipeline.nlp.events.lexicon import Codebook, Lexicon, Pattern, root_of
+from pipeline.nlp.events.lexicon import Codebook, Lexicon, root_of
+from pipeline.nlp.events.patterns import Pattern, PatternMatch, match
 
 
 class Mention(Protocol):
@@ -342,48 +343,27 @@ class EventCoder:
 
     # ----------------------------------------------------------------- frames
 
-    def _match(self, tok: Token, table: str = "verbs") -> tuple[Pattern, tuple[int, ...]] | None:
-        patterns = (self.lexicon.verbs if table == "verbs" else self.lexicon.nouns).get(
-            _lemma(tok)
-        ) or (self.lexicon.verbs if table == "verbs" else self.lexicon.nouns).get(tok.text.lower())
-        if not patterns:
-            return None
-        phrase = _phrase(tok)
-        for pattern in patterns:
-            matched: list[int] = []
-            for alternatives in pattern.words:
-                hit = next(
-                    (
-                        t
-                        for t in phrase
-                        if t.i not in matched
-                        and (_lemma(t) in alternatives or t.text.lower() in alternatives)
-                    ),
-                    None,
-                )
-                if hit is None:
-                    break
-                matched.append(hit.i)
-            else:
-                return pattern, tuple(matched)
-        return None
+    def _match(self, tok: Token, table: str = "verbs") -> PatternMatch | None:
+        index = self.lexicon.verbs if table == "verbs" else self.lexicon.nouns
+        return match(tok, index)
 
     def _frame_for(self, state: _DocState, tok: Token, frames: dict[int, _Frame]) -> _Frame | None:
         lex = self.lexicon
         lemma = _lemma(tok)
         own = self._match(tok)
         frame: _Frame | None = None
-        if own is not None:
-            pattern, matched = own
-            kind = "speech" if lex.in_class("speech", lemma) and pattern.code == "010" else "verb"
+        if own is not None and not own.null:
+            pattern = own.pattern
+            kind = "speech" if lex.in_class("speech", lemma) and own.code == "010" else "verb"
             frame = _Frame(
                 head=tok.i,
-                code=pattern.code,
+                code=own.code,
                 pattern=pattern,
-                matched=(tok.i, *matched),
+                matched=(tok.i, *own.tokens),
                 kind=kind,
                 symmetric=pattern.symmetric,
             )
+            _note_actor_slots(frame, own)
         clausal = lex.in_class("demand", lemma) or lex.in_class("appeal", lemma)
         complement = _complement(tok, clausal, lex.in_class("desire", lemma))
         inner = frames.get(complement.i) if complement is not None else None
@@ -503,21 +483,21 @@ class EventCoder:
             frame.modality = "hypothetical"
 
     def _noun_frame(self, state: _DocState, tok: Token) -> _Frame | None:
-        match = self._match(tok, "nouns")
-        if match is None:
+        found = self._match(tok, "nouns")
+        if found is None or found.null:
             return None
-        pattern, matched = match
+        pattern = found.pattern
         frame = _Frame(
             head=tok.i,
-            code=pattern.code,
+            code=found.code,
             pattern=pattern,
-            matched=(tok.i, *matched),
+            matched=(tok.i, *found.tokens),
             kind="noun",
             symmetric=pattern.symmetric,
         )
         governor = _governing_verb(tok)
         if governor is not None and self.lexicon.in_class("intent", _lemma(governor)):
-            code = self.lexicon.transform("intent").apply(pattern.code)
+            code = self.lexicon.transform("intent").apply(found.code)
             if code:
                 frame.code = code
             frame.modality = "intent"
@@ -1149,7 +1129,7 @@ class EventCoder:
         ]
         distance = max(abs(m.start - head.i) for m, _ in actors)
         pattern = frame.pattern
-        specific = pattern is not None and bool(pattern.words) and frame.kind != "noun"
+        specific = pattern is not None and bool(pattern.slots) and frame.kind != "noun"
         return {
             "specific": 1.0 if specific else 0.0,
             "noun": 1.0 if frame.kind == "noun" else 0.0,
@@ -1363,6 +1343,14 @@ def _reported(tok: Token, lexicon: Lexicon) -> bool:
 
 def _inside(tok: Token, ancestor: Token) -> bool:
     return any(a.i == ancestor.i for a in tok.ancestors)
+
+
+def _note_actor_slots(frame: _Frame, found: PatternMatch) -> None:
+    """Remember where a dictionary pattern places the source or target (TABARI ``$``/``+``)."""
+    if found.source is not None:
+        frame.extra["pattern_source"] = found.source
+    if found.target is not None and found.pattern.slots:
+        frame.extra["pattern_target"] = found.target
 
 
 def _pattern_text(frame: _Frame) -> str:

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.nlp.data import read_toml
+from pipeline.nlp.data import data_file, read_toml
+from pipeline.nlp.events.patterns import NULL_CODE, Pattern, Slot, index_patterns
 
 
 def _read_toml(name: str, path: Path | None) -> dict[str, Any]:
@@ -122,32 +123,6 @@ class Codebook:
 
 
 @dataclass(frozen=True)
-class Pattern:
-    """One lexicon pattern: a head lemma plus words that must occur in its phrase.
-
-    Attributes:
-        heads: Lemmas of the verb (or event noun) the pattern is anchored on.
-        words: For each further word of the pattern, the accepted lemmas or forms.
-        code: The CAMEO code the pattern yields.
-        symmetric: The event holds both ways (``meet``): code both directions.
-        swap: The prepositional object named in the pattern is the source and
-            the subject is the target (``receive assurances from``).
-        topic: The direct object is the topic, never the target (``discuss``).
-        text: The pattern as written in the data file.
-        order: Position in the file; breaks ties between equally specific patterns.
-    """
-
-    heads: frozenset[str]
-    words: tuple[frozenset[str], ...]
-    code: str
-    symmetric: bool = False
-    swap: bool = False
-    topic: bool = False
-    text: str = ""
-    order: int = 0
-
-
-@dataclass(frozen=True)
 class Transform:
     """A code rewrite applied when an event is embedded under some construction.
 
@@ -169,29 +144,52 @@ class Transform:
 
 
 _SKIP_WORDS = {"...", "*", "…"}
+LEXICON_DIR = "lexicon"
+"""Further pattern files of the project's own lexicon, beside ``verbs.toml``."""
 
 
-def _parse_pattern(text: str, value: Any, order: int) -> Pattern:
+def parse_pattern(text: str, value: Any, order: int, lexicon: str = "verbs.toml") -> Pattern:
+    """One ``verbs.toml`` entry as a :class:`Pattern`: a head, then words of its phrase.
+
+    Raises:
+        ValueError: The entry is empty or its value is neither a code nor a table.
+    """
     parts = [p for p in text.lower().split() if p not in _SKIP_WORDS]
     if not parts:
-        raise ValueError(f"empty lexicon pattern: {text!r}")
+        raise ValueError(f"{lexicon}: empty lexicon pattern: {text!r}")
     if isinstance(value, str):
         options: dict[str, Any] = {"code": value}
     elif isinstance(value, dict):
         options = value
     else:
-        raise ValueError(f"pattern {text!r}: value must be a code or a table")
-    code = str(options["code"])
+        raise ValueError(f"{lexicon}: pattern {text!r}: value must be a code or a table")
     return Pattern(
         heads=frozenset(parts[0].split("|")),
-        words=tuple(frozenset(p.split("|")) for p in parts[1:]),
-        code=code,
+        slots=tuple(Slot("word", frozenset(p.split("|"))) for p in parts[1:]),
+        code=str(options["code"]),
         symmetric=bool(options.get("symmetric", False)),
         swap=bool(options.get("swap", False)),
         topic=bool(options.get("topic", False)),
         text=text,
         order=order,
+        lexicon=lexicon,
     )
+
+
+def _read_patterns(data: Mapping[str, Any], table: str, lexicon: str, start: int) -> list[Pattern]:
+    return [
+        parse_pattern(text, value, start + i, lexicon)
+        for i, (text, value) in enumerate(data.get(table, {}).items())
+    ]
+
+
+def _own_pattern_files() -> list[tuple[str, dict[str, Any]]]:
+    """The packaged ``lexicon/*.toml`` files, in name order."""
+    folder = data_file("cameo", LEXICON_DIR)
+    if not folder.is_dir():
+        return []
+    names = sorted(f.name for f in folder.iterdir() if f.name.endswith(".toml"))
+    return [(f"{LEXICON_DIR}/{n}", read_toml("cameo", LEXICON_DIR, n)) for n in names]
 
 
 @dataclass(frozen=True)
@@ -222,13 +220,15 @@ class Lexicon:
             ValueError: A pattern is malformed or names a code the codebook lacks.
         """
         data = _read_toml("verbs.toml", path)
-        verbs = _index(
-            _parse_pattern(text, value, i) for i, (text, value) in enumerate(data["verbs"].items())
-        )
-        nouns = _index(
-            _parse_pattern(text, value, i)
-            for i, (text, value) in enumerate(data.get("nouns", {}).items())
-        )
+        name = path.name if path is not None else "verbs.toml"
+        files = [(name, data)] + (_own_pattern_files() if path is None else [])
+        verb_patterns: list[Pattern] = []
+        noun_patterns: list[Pattern] = []
+        for source, content in files:
+            verb_patterns += _read_patterns(content, "verbs", source, len(verb_patterns))
+            noun_patterns += _read_patterns(content, "nouns", source, len(noun_patterns))
+        verbs = index_patterns(verb_patterns)
+        nouns = index_patterns(noun_patterns)
         classes = {
             name: frozenset(str(v).lower() for v in values)
             for name, values in data.get("classes", {}).items()
@@ -261,7 +261,12 @@ class Lexicon:
         bad: list[str] = []
         for table in (self.verbs, self.nouns):
             for patterns in table.values():
-                bad.extend(f"{p.text} -> {p.code}" for p in patterns if p.code not in codebook)
+                bad.extend(
+                    f"{p.lexicon}: {p.text} -> {code}"
+                    for p in patterns
+                    for code in (p.code, p.passive_code)
+                    if code is not None and code != NULL_CODE and code not in codebook
+                )
         for name, transform in self.transforms.items():
             bad.extend(
                 f"transform.{name}.{key} -> {value}"
@@ -282,15 +287,3 @@ class Lexicon:
     def transform(self, name: str) -> Transform:
         """Return the named transform; an absent one keeps every code."""
         return self.transforms.get(name, Transform(rules={}))
-
-
-def _index(patterns: Iterable[Pattern]) -> dict[str, tuple[Pattern, ...]]:
-    index: dict[str, list[Pattern]] = {}
-    for pattern in patterns:
-        for head in pattern.heads:
-            index.setdefault(head, []).append(pattern)
-    # Most specific first, then file order, so the first pattern that matches wins.
-    return {
-        head: tuple(sorted(items, key=lambda p: (-len(p.words), p.order)))
-        for head, items in index.items()
-    }
