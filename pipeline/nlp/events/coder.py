@@ -125,6 +125,8 @@ class CodedEvent:
     source_token: int
     target_token: int | None
     evidence: Mapping[str, float] = field(default_factory=dict)
+    rule: Pattern | None = None
+    """The lexicon or dictionary pattern that coded the event (its provenance)."""
 
 
 # Dependencies that open a phrase of its own: a pattern's words are not looked for below them.
@@ -583,6 +585,7 @@ class EventCoder:
                     confidence=confidence,
                     evidence=evidence,
                     pattern="speech" if frame.kind == "speech" else _pattern_text(frame),
+                    rule=frame.pattern,
                     source_token=src.start,
                     target_token=tgt.start if tgt is not None else None,
                 )
