@@ -207,6 +207,9 @@ class Lexicon:
     solo_roots: frozenset[str] = field(default_factory=frozenset)
     mutual: frozenset[str] = field(default_factory=frozenset)
     place_target_roots: frozenset[str] = field(default_factory=frozenset)
+    hostile_nouns: frozenset[str] = field(default_factory=frozenset)
+    reciprocal: frozenset[str] = field(default_factory=frozenset)
+    shared_nouns: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def load(cls, path: Path | None = None, codebook: Codebook | None = None) -> Lexicon:
@@ -249,6 +252,9 @@ class Lexicon:
             solo_roots=frozenset(syntax.get("solo_roots", [])),
             mutual=frozenset(syntax.get("mutual", [])),
             place_target_roots=frozenset(syntax.get("place_target_roots", [])),
+            hostile_nouns=frozenset(syntax.get("hostile_nouns", [])),
+            reciprocal=frozenset(syntax.get("reciprocal", [])),
+            shared_nouns=frozenset(syntax.get("shared_nouns", [])),
             hypothetical_aux=frozenset(modality.get("hypothetical", [])),
             future_aux=frozenset(modality.get("future", [])),
         )

@@ -1,0 +1,221 @@
+"""Event frames: a verb or event noun matched to a pattern, embedded, negated, modal.
+
+:class:`Frames` turns a predicate into an event candidate: the lexicon's best
+pattern, the code rewrites of the verb classes that embed another event
+(intent, appeal, demand, refusal, attempt, failure, denial), negation and
+modality.
+"""
+
+from __future__ import annotations
+
+from spacy.tokens import Token
+
+from pipeline.nlp.events.lexicon import Lexicon
+from pipeline.nlp.events.patterns import PatternMatch, lemma, match
+from pipeline.nlp.events.state import DocState, Frame
+from pipeline.nlp.events.syntax import (
+    complement,
+    governing_verb,
+    has_future_marker,
+    in_conditional,
+    infinitive_governors,
+    negated,
+)
+from pipeline.nlp.events.targets import Targets
+
+
+class Frames:
+    """Builds the event frame of each predicate of a sentence."""
+
+    def __init__(self, lexicon: Lexicon, targets: Targets) -> None:
+        self.lexicon = lexicon
+        self.targets = targets
+
+    def is_predicate(self, tok: Token) -> bool:
+        """True for a token that can carry an event: a verb, or an adjective with a complement."""
+        if tok.pos_ == "VERB" or tok.tag_.startswith("VB"):
+            return tok.pos_ != "AUX" or tok.dep_ not in ("aux", "auxpass")
+        if tok.pos_ == "ADJ" and any(c.dep_ == "xcomp" for c in tok.children):
+            return True
+        return False
+
+    # ----------------------------------------------------------------- frames
+
+    def _match(self, tok: Token, table: str = "verbs") -> PatternMatch | None:
+        index = self.lexicon.verbs if table == "verbs" else self.lexicon.nouns
+        return match(tok, index)
+
+    def frame_for(self, state: DocState, tok: Token, frames: dict[int, Frame]) -> Frame | None:
+        """The event frame of predicate ``tok``; ``frames`` holds those of the deeper predicates.
+
+        An embedding verb ("plans to", "urged ... to", "refused to") takes over the
+        frame of its complement and rewrites its code; a denial consumes the denied
+        event; negation and modality apply last.
+        """
+        lex = self.lexicon
+        head_lemma = lemma(tok)
+        own = self._match(tok)
+        frame: Frame | None = None
+        if own is not None and not own.null:
+            pattern = own.pattern
+            kind = "speech" if lex.in_class("speech", head_lemma) and own.code == "010" else "verb"
+            frame = Frame(
+                head=tok.i,
+                code=own.code,
+                pattern=pattern,
+                matched=(tok.i, *own.tokens),
+                kind=kind,
+                symmetric=pattern.symmetric,
+            )
+            _note_actor_slots(frame, own)
+        clausal = lex.in_class("demand", head_lemma) or lex.in_class("appeal", head_lemma)
+        comp = complement(tok, clausal, lex.in_class("desire", head_lemma))
+        inner = frames.get(comp.i) if comp is not None else None
+        if inner is not None and inner.kind != "speech" and not inner.negated:
+            for cls in ("failure", "refusal", "attempt", "appeal", "demand", "intent"):
+                if not lex.in_class(cls, head_lemma):
+                    continue
+                combined = self._embed(tok, cls, inner, frame)
+                inner.consumed = True
+                frame = combined
+                break
+        if lex.in_class("denial", head_lemma):
+            # "X denied that Y attacked Z": the denied event is not coded, but what it
+            # was done to is the denial's target when nothing else is.
+            for child in tok.children:
+                if child.dep_ == "ccomp":
+                    for inner_tok in child.subtree:
+                        if inner_tok.i in frames:
+                            frames[inner_tok.i].consumed = True
+                            if frame is not None and frame.inner is None:
+                                frame.inner = frames[inner_tok.i]
+        if frame is None:
+            return None
+        if lex.in_class("speech", head_lemma):
+            self._accusation(state, tok, frame, frames)
+        self._apply_modality(tok, frame)
+        return frame
+
+    def _accusation(
+        self, state: DocState, tok: Token, frame: Frame, frames: dict[int, Frame]
+    ) -> None:
+        """A speaker reporting that someone used force, on no one named, accuses them.
+
+        "Israel said Hamas attacked": ISR -> Hamas, 112, as the reference coders'
+        transformation ``a (b . ATTACK) SAY = a b 112`` has it. With a target the
+        reported event is coded instead ("... attacked Egypt": Hamas -> EGY).
+        """
+        for child in tok.children:
+            inner = frames.get(child.i) if child.dep_ == "ccomp" and child.i > tok.i else None
+            if inner is None or inner.kind != "verb" or inner.negated:
+                continue
+            code = self.lexicon.transform("accusation").apply(inner.code)
+            if not code:
+                continue
+            target = self.targets.target(state, inner, child)
+            subject = self.targets.args.subject(state, child)
+            if (target is None or not target.mentions) and subject and subject.mentions:
+                if subject.how == "direct":
+                    frame.code = code
+                    frame.kind = "verb"
+                    frame.inner = inner
+                    inner.consumed = True
+                    return
+
+    def _embed(self, tok: Token, cls: str, inner: Frame, own: Frame | None) -> Frame | None:
+        transform = self.lexicon.transform(cls)
+        code = transform.apply(inner.code)
+        if code is None:
+            if transform.default == "keep":
+                code = inner.code
+            elif transform.default == "own":
+                code = own.code if own is not None else None
+            else:
+                code = None
+        if not code:
+            return None
+        # Appeals and demands are addressed to their object ("urged China to ...");
+        # intents, refusals and attempts aim at the embedded event's target.
+        addressed = cls in ("appeal", "demand")
+        frame = Frame(
+            head=tok.i,
+            code=code,
+            pattern=own.pattern if own is not None and addressed else inner.pattern,
+            matched=(tok.i, *inner.matched),
+            # Only the one who intends, refuses or asks acts: "refused to meet X" is one-way.
+            symmetric=inner.symmetric and code == inner.code,
+            modality="intent" if cls in ("intent", "attempt") else inner.modality,
+        )
+        if not addressed:
+            frame.extra["target_from"] = inner.head
+        else:
+            frame.extra["addressee_of"] = tok.i
+            frame.extra["fallback_target_from"] = inner.head
+        return frame
+
+    def _apply_modality(self, tok: Token, frame: Frame) -> None:
+        lex = self.lexicon
+        is_negated = negated(tok)
+        auxes = {lemma(c) for c in tok.children if c.dep_ in ("aux", "auxpass")}
+        if not auxes and tok.dep_ == "conj":
+            # "should manage their differences and expand cooperation": one modal for both
+            auxes = {lemma(c) for c in tok.head.children if c.dep_ in ("aux", "auxpass")}
+        for governor in infinitive_governors(tok):
+            # "would not give permission to Russia to help Israel": the help is not given.
+            if negated(governor):
+                frame.consumed = True
+                frame.negated = True
+                return
+            auxes |= {lemma(c) for c in governor.children if c.dep_ in ("aux", "auxpass")}
+        if is_negated:
+            code = lex.transform("negation").apply(frame.code)
+            if code is None and lex.transform("negation").default == "keep":
+                code = frame.code
+            if not code:
+                frame.consumed = True  # a negated event that CAMEO does not code
+                frame.negated = True
+                return
+            frame.code = code
+            frame.negated = True
+        if auxes & lex.future_aux or has_future_marker(tok):
+            code = lex.transform("future").apply(frame.code)
+            if code:
+                frame.code = code
+            if frame.modality == "asserted":
+                frame.modality = "future"
+        if auxes & lex.hypothetical_aux or in_conditional(tok):
+            frame.modality = "hypothetical"
+
+    def noun_frame(self, state: DocState, tok: Token) -> Frame | None:
+        """The frame of an event noun ("X's visit to Y"), with the modality of its verb."""
+        found = self._match(tok, "nouns")
+        if found is None or found.null:
+            return None
+        pattern = found.pattern
+        frame = Frame(
+            head=tok.i,
+            code=found.code,
+            pattern=pattern,
+            matched=(tok.i, *found.tokens),
+            kind="noun",
+            symmetric=pattern.symmetric,
+        )
+        governor = governing_verb(tok)
+        if governor is not None and self.lexicon.in_class("intent", lemma(governor)):
+            code = self.lexicon.transform("intent").apply(found.code)
+            if code:
+                frame.code = code
+            frame.modality = "intent"
+        if governor is not None:
+            self._apply_modality(governor, frame)
+        return frame
+
+    # ------------------------------------------------------------------ actors
+
+
+def _note_actor_slots(frame: Frame, found: PatternMatch) -> None:
+    """Remember where a dictionary pattern places the source or target (TABARI ``$``/``+``)."""
+    if found.source is not None:
+        frame.extra["pattern_source"] = found.source
+    if found.target is not None and found.pattern.slots:
+        frame.extra["pattern_target"] = found.target
