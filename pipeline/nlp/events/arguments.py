@@ -12,10 +12,11 @@ from spacy.tokens import Token
 from pipeline.nlp.events.lexicon import Lexicon
 from pipeline.nlp.events.patterns import is_passive, lemma
 from pipeline.nlp.events.state import Arg, Derived, DocState, Mention
-from pipeline.nlp.events.syntax import core, infinitive
+from pipeline.nlp.events.syntax import core, infinitive, quoted
 
 PRONOUNS = frozenset({"he", "she", "they", "it", "we", "i"})
 RELATIVE = frozenset({"who", "which", "that", "whom"})
+SPEAKER_PRONOUNS = frozenset({"we", "i"})
 _ADJUNCT_PREPS = frozenset({"in", "at", "over", "from", "during", "near", "after", "amid"})
 _NESTED_PREPS = frozenset(
     {"with", "to", "against", "on", "upon", "over", "about", "toward", "towards", "from", "for"}
@@ -41,63 +42,106 @@ class Arguments:
         """
         if depth > 6:
             return None
-        how = "direct" if depth == 0 else "inherited"
         subjects = [c for c in verb.children if c.dep_ in ("nsubj", "csubj")]
         for child in subjects:
             if child.lower_ in RELATIVE and verb.dep_ == "relcl":
                 return Arg(self.np_actors(state, verb.head), "relative", verb.head.i)
         if subjects:
-            # A list the parser split into several subjects ("Lions, tigers, and Gondor").
-            args = [self._resolve(state, child, verb, how) for child in subjects]
-            found = next((a for a in args if a.mentions), args[0])
-            for other in args:
-                if other is not found:
-                    found.mentions.extend(m for m in other.mentions if m not in found.mentions)
-            if not found.mentions:
-                for child in subjects:
-                    where = self._where_from(state, child)
-                    if where is not None:
-                        return where
-            return found
+            return self._direct_subject(
+                state, verb, subjects, "direct" if depth == 0 else "inherited"
+            )
         if is_passive(verb):
-            for child in verb.children:
-                if child.dep_ == "agent":
-                    pobj = next((c for c in child.children if c.dep_ == "pobj"), None)
-                    if pobj is not None:
-                        return Arg(self.np_actors(state, pobj), "agent", pobj.i)
-            # A passive verb's grammatical subject is its patient: never inherit one.
-            return self._adjunct_agent(state, verb) if depth == 0 else None
+            return self._passive_agent(state, verb, depth)
+        return self._inherited_subject(state, verb, depth)
+
+    def _direct_subject(self, state: DocState, verb: Token, subjects: list[Token], how: str) -> Arg:
+        # A list the parser split into several subjects ("Lions, tigers, and Gondor").
+        args = [self._resolve(state, child, verb, how) for child in subjects]
+        found = next((a for a in args if a.mentions), args[0])
+        for other in args:
+            if other is not found:
+                found.mentions.extend(m for m in other.mentions if m not in found.mentions)
+        if not found.mentions:
+            for child in subjects:
+                where = self._where_from(state, child)
+                if where is not None:
+                    return where
+            return found
+        for partner in self._co_subjects(state, verb, subjects):
+            if partner not in found.mentions:
+                found.mentions.append(partner)
+        return found
+
+    def _co_subjects(self, state: DocState, verb: Token, subjects: list[Token]) -> list[Mention]:
+        """Actors set beside the subject by "with" or "along with", who act with it.
+
+        "The United States, with Britain and France, recognised Kosovo" and "Japan,
+        along with South Korea, protested": the partners are sources too. Only a
+        phrase on the subject, or between the subject and the verb, counts; "met
+        with X" after the verb names the target.
+        """
+        first = min(s.i for s in subjects)
+        preps: list[Token] = []
+        for head in (*subjects, verb):
+            for prep in head.children:
+                if prep.dep_ != "prep" or prep.i > verb.i or (head is verb and prep.i < first):
+                    continue
+                if prep.lower_ == "with":
+                    preps.append(prep)
+                elif prep.lower_ in ("along", "together"):
+                    preps.extend(
+                        c for c in prep.children if c.dep_ == "prep" and c.lower_ == "with"
+                    )
+        found: list[Mention] = []
+        for prep in preps:
+            for pobj in prep.children:
+                if pobj.dep_ == "pobj":
+                    found.extend(self.np_actors(state, pobj))
+        return found
+
+    def _passive_agent(self, state: DocState, verb: Token, depth: int) -> Arg | None:
+        for child in verb.children:
+            if child.dep_ == "agent":
+                pobj = next((c for c in child.children if c.dep_ == "pobj"), None)
+                if pobj is not None:
+                    return Arg(self.np_actors(state, pobj), "agent", pobj.i)
+        # A passive verb's grammatical subject is its patient: never inherit one.
+        return self._adjunct_agent(state, verb) if depth == 0 else None
+
+    def _inherited_subject(self, state: DocState, verb: Token, depth: int) -> Arg | None:
         dep = verb.dep_
         governor = verb.head
         if governor.i == verb.i:
             return None
         if dep == "xcomp" or (dep == "advcl" and infinitive(verb)):
-            if lemma(governor) in self.lexicon.object_control:
-                addressee = self.addressee(state, governor)
-                if addressee is not None and addressee.mentions:
-                    addressee.how = "control"
-                    return addressee
-            inherited = self.subject(state, governor, depth + 1)
-            if inherited is not None and is_passive(governor) and inherited.how == "agent":
-                # "X is expected to meet Y": the raised subject, not the agent, meets Y.
-                raised = self.passive_subject(state, governor)
-                return raised if raised is not None else inherited
-            if inherited is None and is_passive(governor):
-                return self.passive_subject(state, governor)
-            return inherited
+            return self._controller(state, governor, depth)
         if dep == "conj" and governor.pos_ in ("VERB", "AUX", "ADJ"):
             if is_passive(governor) and not is_passive(verb):
                 return None
             return self.subject(state, governor, depth + 1)
-        if dep in ("advcl", "acomp", "pcomp") and verb.tag_ in ("VBG", "VBN", "VB"):
+        if dep == "acomp" or (dep in ("advcl", "pcomp") and verb.tag_ in ("VBG", "VBN", "VB")):
             return self.subject(state, governor, depth + 1)
         if dep == "relcl":
             return Arg(self.np_actors(state, governor), "relative", governor.i)
-        if dep in ("acomp",):
-            return self.subject(state, governor, depth + 1)
         if dep == "pobj" and governor.dep_ == "prep":
             return self.subject(state, governor.head, depth + 1)
         return None
+
+    def _controller(self, state: DocState, governor: Token, depth: int) -> Arg | None:
+        """The subject of an infinitive: its governor's object or subject."""
+        if lemma(governor) in self.lexicon.object_control:
+            addressee = self.addressee(state, governor)
+            if addressee is not None and addressee.mentions:
+                addressee.how = "control"
+                return addressee
+        inherited = self.subject(state, governor, depth + 1)
+        if inherited is not None and is_passive(governor) and inherited.how == "agent":
+            # "X is expected to meet Y": the raised subject, not the agent, meets Y.
+            raised = self.passive_subject(state, governor)
+            return raised if raised is not None else inherited
+        if inherited is None and is_passive(governor):
+            return self.passive_subject(state, governor)
+        return inherited
 
     def _where_from(self, state: DocState, noun: Token) -> Arg | None:
         """For a subject that names no actor, the actor it comes from or is issued in.
@@ -185,6 +229,9 @@ class Arguments:
                             )
                             return Arg(mentions, "pronoun", child.i, via_speech=via)
                 node = governor
+            if tok.lower_ in SPEAKER_PRONOUNS and state.last_speaker and quoted(tok):
+                # "'We will respond.' ... a quote of its own: its speaker is the last one quoted.
+                return Arg(list(state.last_speaker), "pronoun", None)
             if state.last_subjects:
                 return Arg(list(state.last_subjects), "previous", None)
             return Arg([], "pronoun", tok.i)

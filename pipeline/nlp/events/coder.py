@@ -55,7 +55,15 @@ from pipeline.nlp.events.frames import Frames
 from pipeline.nlp.events.lexicon import Codebook, Lexicon, root_of
 from pipeline.nlp.events.patterns import Pattern, lemma, phrase
 from pipeline.nlp.events.state import DocState, Frame, Mention
-from pipeline.nlp.events.syntax import has_object, inside, object_is_event, reported, tree_depth
+from pipeline.nlp.events.syntax import (
+    QUOTES,
+    has_object,
+    inside,
+    object_is_event,
+    quoted,
+    reported,
+    tree_depth,
+)
 from pipeline.nlp.events.targets import Targets
 
 
@@ -184,7 +192,22 @@ class EventCoder:
         if any(e.pattern != "speech" for e in events):
             events = [e for e in events if e.pattern != "speech"]
         state.remember_subjects(doc, start, end, frames)
+        self._remember_speaker(state, start, end)
         return _dedupe(events)
+
+    def _remember_speaker(self, state: DocState, start: int, end: int) -> None:
+        """Keep who a quoting sentence quotes, for "we" and "I" in the quotes that follow."""
+        doc = state.doc
+        if not any(doc[i].text in QUOTES for i in range(start, end)):
+            return
+        for i in range(start, end):
+            tok = doc[i]
+            if quoted(tok) or not self.lexicon.in_class("speech", lemma(tok)):
+                continue
+            speaker = self.args.subject(state, tok)
+            if speaker is not None and speaker.mentions and speaker.how != "previous":
+                state.last_speaker = list(speaker.mentions)
+                return
 
     def _events_for(
         self, state: DocState, frame: Frame, sent_start: int, sent_end: int
@@ -242,7 +265,7 @@ class EventCoder:
             trig_start, trig_end = frame.head, frame.head + 1
         events: list[CodedEvent] = []
         for src, tgt, direction in pairs:
-            if tgt is not None and (tgt is src or tgt.ref.code == src.ref.code):
+            if tgt is not None and (tgt is src or same_actor(src.ref, tgt.ref)):
                 continue
             s_arg = source if direction == "forward" else (target or source)
             t_arg = target if direction == "forward" else source
@@ -285,6 +308,22 @@ class EventCoder:
 
 def _pattern_text(frame: Frame) -> str:
     return frame.pattern.text if frame.pattern is not None else frame.code
+
+
+def same_actor(a: ActorRef, b: ActorRef) -> bool:
+    """True when two codes name one actor: equal, or a state and its government.
+
+    CAMEO codes a state acting as such either way ("China", "Beijing", "the
+    Chinese government"), so "Biden's aides raised Washington's concerns" has
+    no USA -> USAGOV event; a state and another of its sectors are two actors
+    (USAGOV -> USAOPP, CHN -> CHNCVL).
+    """
+    if a.code == b.code:
+        return True
+    country = a.country
+    if country is None or country != b.country:
+        return False
+    return {a.code, b.code} == {country, country + "GOV"}
 
 
 def _dedupe(events: list[CodedEvent]) -> list[CodedEvent]:

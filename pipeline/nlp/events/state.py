@@ -79,6 +79,7 @@ class DocState:
     doc: Doc
     by_token: dict[int, Mention]
     last_subjects: list[Mention] = field(default_factory=list)
+    last_speaker: list[Mention] = field(default_factory=list)
 
     def remember_subjects(self, doc: Doc, start: int, end: int, frames: dict[int, Frame]) -> None:
         """Keep the main subject of a sentence for pronouns in the next one."""

@@ -169,6 +169,33 @@ def reported(tok: Token, lexicon: Lexicon) -> bool:
     return False
 
 
+QUOTES = frozenset({'"', "\u201c", "\u201d", "``", "''"})
+
+
+def quoted(tok: Token) -> bool:
+    """True when ``tok`` stands inside quotation marks of its sentence.
+
+    A quote that opens a sentence and is not closed before ``tok`` counts:
+    '"We will respond," the minister said' and a quote that runs over several
+    sentences ('"We asked them. We will ask again."').
+    """
+    marks = sum(1 for t in tok.sent if t.i < tok.i and t.text in QUOTES)
+    if marks % 2 == 1:
+        return True
+    return marks == 0 and tok.sent[0].text not in QUOTES and _paragraph_quote_open(tok)
+
+
+def _paragraph_quote_open(tok: Token) -> bool:
+    """True when an earlier sentence of the paragraph opened a quote it did not close."""
+    doc = tok.doc
+    marks = 0
+    i = tok.sent.start - 1
+    while i >= 0 and "\n" not in doc[i].text and not doc[i].is_space:
+        marks += doc[i].text in QUOTES
+        i -= 1
+    return marks % 2 == 1
+
+
 def inside(tok: Token, ancestor: Token) -> bool:
     """True when ``ancestor`` dominates ``tok`` in the parse."""
     return any(a.i == ancestor.i for a in tok.ancestors)
@@ -189,6 +216,7 @@ __all__ = [
     "lemma",
     "negated",
     "object_is_event",
+    "quoted",
     "reported",
     "subtree_outside_clauses",
 ]

@@ -8,6 +8,8 @@ indirect object, a prepositional target of the verb, where aid or force lands.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from spacy.tokens import Token
 
 from pipeline.nlp.events.arguments import Arguments
@@ -89,7 +91,34 @@ class Targets:
         return source, target
 
     def target(self, state: DocState, frame: Frame, verb: Token) -> Arg | None:
-        """The target of ``frame`` anchored on ``verb``, in the order CAMEO coders look."""
+        """The target of ``frame`` anchored on ``verb``, in the order CAMEO coders look.
+
+        The audience of a statement is not its target: "told reporters that X ...",
+        "said to the AP", "told the BBC": media told something are left out, and
+        the statement's target is then whom it is about.
+        """
+        if frame.kind == "speech" or self.lexicon.in_class("speech", lemma(verb)):
+            hidden = self._audience(state, verb)
+            if hidden:
+                kept = {i: m for i, m in state.by_token.items() if i not in hidden}
+                state = replace(state, by_token=kept)
+        return self._search(state, frame, verb)
+
+    def _audience(self, state: DocState, verb: Token) -> set[int]:
+        """Tokens of media actors a speech verb addresses (its object, or its to/with object)."""
+        places = [c for c in verb.children if c.dep_ in ("dobj", "dative", "iobj", "obj")]
+        for prep in verb.children:
+            if prep.dep_ == "prep" and prep.lower_ in _SPEECH_PREPS:
+                places.extend(c for c in prep.children if c.dep_ == "pobj")
+        hidden: set[int] = set()
+        for place in places:
+            for tok in place.subtree:
+                mention = state.by_token.get(tok.i)
+                if mention is not None and mention.ref.agent == "MED":
+                    hidden.update(range(mention.start, mention.end))
+        return hidden
+
+    def _search(self, state: DocState, frame: Frame, verb: Token) -> Arg | None:
         doc = state.doc
         matched = set(frame.matched)
         # 1. the object of a preposition the pattern names ("fire ... at", "meet with")

@@ -1,0 +1,74 @@
+"""Who did it to whom: the argument rules of the event coder, on sentences of our own."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from pipeline.models import ActorRef, Article, Span
+from pipeline.nlp.events.coder import same_actor
+
+pytestmark = pytest.mark.unit
+
+
+def dyads(analyzer: Any, text: str) -> set[tuple[str, str | None, str]]:
+    article = Article(id="t", body=text, published_at="2023-10-26")
+    events = analyzer.analyze(article, pipeline_version="t", emitted_at=datetime.now(UTC))
+    return {
+        (e.source_actor.code, e.target_actor.code if e.target_actor else None, e.cameo_code[:2])
+        for e in events
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "partners"),
+    [
+        ("Norway, with Sweden and Denmark, condemned Russia on Friday.", {"NOR", "SWE", "DNK"}),
+        ("Chile, along with Peru, criticised Bolivia over the dispute.", {"CHL", "PER"}),
+    ],
+)
+def test_partners_set_beside_the_subject_act_too(
+    analyzer: Any, text: str, partners: set[str]
+) -> None:
+    found = dyads(analyzer, text)
+    assert {s for s, _, root in found if root == "11"} == partners
+
+
+def test_a_with_phrase_after_the_verb_is_the_target_not_a_partner(analyzer: Any) -> None:
+    found = dyads(analyzer, "Egypt met with Jordan in Amman.")
+    assert ("EGY", "JOR", "04") in found
+    assert all(source != "JOR" or target == "EGY" for source, target, _ in found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Turkish foreign minister told reporters that Greece had violated the agreement.",
+        "The Turkish foreign minister told the BBC that Greece had violated the agreement.",
+    ],
+)
+def test_the_audience_of_a_statement_is_not_its_target(analyzer: Any, text: str) -> None:
+    found = dyads(analyzer, text)
+    assert found and {(s, t) for s, t, _ in found} == {("TURGOV", "GRC")}
+
+
+def test_a_quote_of_its_own_speaks_for_the_last_speaker(analyzer: Any) -> None:
+    text = (
+        '"We are ready for talks," the Syrian president said. '
+        '"We will accuse Israel before the United Nations."'
+    )
+    found = dyads(analyzer, text)
+    assert any(s == "SYRGOV" and t == "ISR" for s, t, _ in found), found
+
+
+def test_a_state_and_its_government_are_one_actor() -> None:
+    def ref(code: str, country: str | None) -> ActorRef:
+        return ActorRef(text=code, name=code, code=code, country=country, span=Span(start=0, end=1))
+
+    assert same_actor(ref("USA", "USA"), ref("USAGOV", "USA"))
+    assert same_actor(ref("CHNGOV", "CHN"), ref("CHNGOV", "CHN"))
+    assert not same_actor(ref("USAGOV", "USA"), ref("USAOPP", "USA"))
+    assert not same_actor(ref("CHN", "CHN"), ref("CHNCVL", "CHN"))
+    assert not same_actor(ref("USA", "USA"), ref("CHNGOV", "CHN"))
