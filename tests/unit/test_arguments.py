@@ -72,3 +72,18 @@ def test_a_state_and_its_government_are_one_actor() -> None:
     assert not same_actor(ref("USAGOV", "USA"), ref("USAOPP", "USA"))
     assert not same_actor(ref("CHN", "CHN"), ref("CHNCVL", "CHN"))
     assert not same_actor(ref("USA", "USA"), ref("CHNGOV", "CHN"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The Brazilian president said Argentina was a trusted and valued partner.", "051"),
+        ("The Chinese foreign minister said Japan was lying and dangerous.", "111"),
+        ("The Chilean president said Peru had arrived for the summit.", "010"),
+    ],
+)
+def test_a_statement_is_coded_by_what_it_says(analyzer: Any, text: str, expected: str) -> None:
+    article = Article(id="t", body=text, published_at="2023-10-26")
+    events = analyzer.analyze(article, pipeline_version="t", emitted_at=datetime.now(UTC))
+    codes = {e.cameo_code for e in events if e.trigger == "said"}
+    assert codes == {expected}

@@ -54,7 +54,7 @@ from pipeline.nlp.events.evidence import evidence
 from pipeline.nlp.events.frames import Frames
 from pipeline.nlp.events.lexicon import Codebook, Lexicon, root_of
 from pipeline.nlp.events.patterns import Pattern, lemma, phrase
-from pipeline.nlp.events.state import DocState, Frame, Mention
+from pipeline.nlp.events.state import Arg, DocState, Frame, Mention
 from pipeline.nlp.events.syntax import (
     QUOTES,
     has_object,
@@ -65,6 +65,7 @@ from pipeline.nlp.events.syntax import (
     tree_depth,
 )
 from pipeline.nlp.events.targets import Targets
+from pipeline.nlp.tone import ToneScorer
 
 
 def event_id(
@@ -127,7 +128,11 @@ class EventCoder:
     """Codes CAMEO events from a parsed doc and its actor mentions."""
 
     def __init__(
-        self, codebook: Codebook, lexicon: Lexicon, confidence: ConfidenceModel | None = None
+        self,
+        codebook: Codebook,
+        lexicon: Lexicon,
+        confidence: ConfidenceModel | None = None,
+        tone: ToneScorer | None = None,
     ) -> None:
         self.codebook = codebook
         self.lexicon = lexicon
@@ -135,6 +140,7 @@ class EventCoder:
         self.args = Arguments(lexicon)
         self.targets = Targets(lexicon, self.args)
         self.frames = Frames(lexicon, self.targets)
+        self.tone = tone if tone is not None else ToneScorer()
 
     @classmethod
     def load(cls) -> EventCoder:
@@ -212,65 +218,25 @@ class EventCoder:
     def _events_for(
         self, state: DocState, frame: Frame, sent_start: int, sent_end: int
     ) -> list[CodedEvent]:
-        doc = state.doc
-        head = doc[frame.head]
-        if frame.kind == "noun":
-            source, target = self.targets.noun_actors(state, head)
-        else:
-            source, target = self.targets.verb_actors(state, frame, head)
+        head = state.doc[frame.head]
+        source, target = self._roles(state, frame, head)
         if source is None or not source.mentions:
             return []
-        if frame.pattern is not None and frame.pattern.swap and target is not None:
-            source, target = target, source
-        code = frame.code
-        if (
-            source.via_speech is not None
-            and frame.kind == "verb"
-            and inside(head, doc[source.via_speech])
-        ):
-            claimed = self.lexicon.transform("claim").apply(code)
-            if claimed:
-                code = claimed
+        code = self._code_of(state, frame, head, source, target)
         modality = frame.modality
         if modality == "asserted" and reported(head, self.lexicon):
             modality = "reported"
-        pairs: list[tuple[Mention, Mention | None, str]] = []
-        if target is not None and target.mentions:
-            for s in source.mentions:
-                for t in target.mentions:
-                    pairs.append((s, t, "forward"))
-                    if frame.symmetric:
-                        pairs.append((t, s, "reverse"))
-        elif len(source.mentions) > 1 and (
-            self._reciprocal(head)
-            # "X and Y met" and "X and Y held talks", not "we will meet our goal"
-            or (
-                (frame.symmetric or self.lexicon.is_mutual(code))
-                and (
-                    object_is_event(head, frame.matched)
-                    or (frame.pattern is not None and frame.pattern.topic)
-                )
-            )
-        ):
-            for s in source.mentions:
-                for t in source.mentions:
-                    if s is not t:
-                        pairs.append((s, t, "mutual"))
-        elif root_of(code) in self.lexicon.solo_roots and not has_object(head):
-            # "protesters marched" is an event; "demonstrated the new system" is not.
-            pairs = [(s, None, "forward") for s in source.mentions]
         trig_start = min(frame.matched)
         trig_end = max(frame.matched) + 1
         if trig_end - trig_start > 6:
             trig_start, trig_end = frame.head, frame.head + 1
         events: list[CodedEvent] = []
-        for src, tgt, direction in pairs:
+        for src, tgt, direction in self._pairs(frame, head, code, source, target):
             if tgt is not None and (tgt is src or same_actor(src.ref, tgt.ref)):
                 continue
             s_arg = source if direction == "forward" else (target or source)
             t_arg = target if direction == "forward" else source
             features = evidence(frame, code, modality, src, tgt, s_arg, t_arg, head)
-            confidence = round(self.confidence.score(features), 3)
             events.append(
                 CodedEvent(
                     source=src.ref,
@@ -282,7 +248,7 @@ class EventCoder:
                     trigger_end=trig_end,
                     negated=frame.negated,
                     modality=modality,
-                    confidence=confidence,
+                    confidence=round(self.confidence.score(features), 3),
                     evidence=features,
                     pattern="speech" if frame.kind == "speech" else _pattern_text(frame),
                     rule=frame.pattern,
@@ -291,6 +257,84 @@ class EventCoder:
                 )
             )
         return events
+
+    def _roles(self, state: DocState, frame: Frame, head: Token) -> tuple[Arg | None, Arg | None]:
+        if frame.kind == "noun":
+            source, target = self.targets.noun_actors(state, head)
+        else:
+            source, target = self.targets.verb_actors(state, frame, head)
+        if frame.pattern is not None and frame.pattern.swap and target is not None:
+            source, target = target, source
+        return source, target
+
+    def _code_of(
+        self, state: DocState, frame: Frame, head: Token, source: Arg, target: Arg | None
+    ) -> str:
+        """The frame's code, as a claim when its speaker reports its own act, or by tone."""
+        code = frame.code
+        speaker = source.via_speech
+        if speaker is not None and frame.kind == "verb" and inside(head, state.doc[speaker]):
+            claimed = self.lexicon.transform("claim").apply(code)
+            if claimed:
+                return claimed
+        if frame.kind == "speech" and code == "010":
+            return self._statement_code(head, target)
+        return code
+
+    def _statement_code(self, verb: Token, target: Arg | None) -> str:
+        """A statement with no event of its own, coded by what it says.
+
+        A reported clause that speaks ill of its subject criticises it ("said the
+        mediators were unprepared" 111) and one that speaks well of it praises it
+        ("said Japan was a trusted partner" 051); a gloomy or hopeful clause about
+        anything else is a pessimistic or optimistic comment ("said relations were
+        growing tense" 012, "said the talks would succeed" 013). Neutral content
+        stays a plain statement (010). The thresholds are data (``[statement_tone]``
+        in ``verbs.toml``).
+        """
+        rules = self.lexicon.statement_tone
+        clause = next((c for c in verb.children if c.dep_ == "ccomp"), None)
+        if clause is None or rules is None:
+            return "010"
+        text = " ".join(t.text for t in clause.subtree)
+        compound = self.tone.score(text).compound
+        about = target is not None and target.how == "clause"
+        if compound <= rules.negative:
+            return rules.criticise if about else rules.pessimistic
+        if compound >= rules.positive:
+            return rules.praise if about else rules.optimistic
+        return "010"
+
+    def _pairs(
+        self, frame: Frame, head: Token, code: str, source: Arg, target: Arg | None
+    ) -> list[tuple[Mention, Mention | None, str]]:
+        """(source, target, direction) of each event: one per pair, both ways if symmetric."""
+        if target is not None and target.mentions:
+            pairs: list[tuple[Mention, Mention | None, str]] = []
+            for s in source.mentions:
+                for t in target.mentions:
+                    pairs.append((s, t, "forward"))
+                    if frame.symmetric:
+                        pairs.append((t, s, "reverse"))
+            return pairs
+        if len(source.mentions) > 1 and self._mutual(frame, head, code):
+            return [
+                (s, t, "mutual") for s in source.mentions for t in source.mentions if s is not t
+            ]
+        if root_of(code) in self.lexicon.solo_roots and not has_object(head):
+            # "protesters marched" is an event; "demonstrated the new system" is not.
+            return [(s, None, "forward") for s in source.mentions]
+        return []
+
+    def _mutual(self, frame: Frame, head: Token, code: str) -> bool:
+        """Whether coordinated subjects act on each other ("X and Y met", "held talks")."""
+        if self._reciprocal(head):
+            return True
+        # "X and Y met" and "X and Y held talks", not "we will meet our goal"
+        topical = frame.pattern is not None and frame.pattern.topic
+        return (frame.symmetric or self.lexicon.is_mutual(code)) and (
+            object_is_event(head, frame.matched) or topical
+        )
 
     def _reciprocal(self, verb: Token) -> bool:
         """True when the verb's phrase marks the action as mutual ("each other", "their talks")."""

@@ -193,6 +193,34 @@ def _own_pattern_files() -> list[tuple[str, dict[str, Any]]]:
 
 
 @dataclass(frozen=True)
+class StatementTone:
+    """How a statement with no event of its own is coded by the tone of what it says."""
+
+    negative: float
+    positive: float
+    criticise: str
+    praise: str
+    pessimistic: str
+    optimistic: str
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any]) -> StatementTone:
+        """Read ``[statement_tone]`` of ``verbs.toml``."""
+        return cls(
+            negative=float(table["negative"]),
+            positive=float(table["positive"]),
+            criticise=str(table["criticise"]),
+            praise=str(table["praise"]),
+            pessimistic=str(table["pessimistic"]),
+            optimistic=str(table["optimistic"]),
+        )
+
+    def codes(self) -> tuple[str, ...]:
+        """The codes it can give."""
+        return (self.criticise, self.praise, self.pessimistic, self.optimistic)
+
+
+@dataclass(frozen=True)
 class Lexicon:
     """Verb and noun patterns, complement-taking verb classes and code transforms."""
 
@@ -210,6 +238,7 @@ class Lexicon:
     hostile_nouns: frozenset[str] = field(default_factory=frozenset)
     reciprocal: frozenset[str] = field(default_factory=frozenset)
     shared_nouns: frozenset[str] = field(default_factory=frozenset)
+    statement_tone: StatementTone | None = None
 
     @classmethod
     def load(cls, path: Path | None = None, codebook: Codebook | None = None) -> Lexicon:
@@ -255,6 +284,11 @@ class Lexicon:
             hostile_nouns=frozenset(syntax.get("hostile_nouns", [])),
             reciprocal=frozenset(syntax.get("reciprocal", [])),
             shared_nouns=frozenset(syntax.get("shared_nouns", [])),
+            statement_tone=(
+                StatementTone.from_table(data["statement_tone"])
+                if "statement_tone" in data
+                else None
+            ),
             hypothetical_aux=frozenset(modality.get("hypothetical", [])),
             future_aux=frozenset(modality.get("future", [])),
         )
@@ -278,6 +312,12 @@ class Lexicon:
                 f"transform.{name}.{key} -> {value}"
                 for key, value in transform.rules.items()
                 if value and value not in codebook
+            )
+        if self.statement_tone is not None:
+            bad.extend(
+                f"statement_tone -> {code}"
+                for code in self.statement_tone.codes()
+                if code not in codebook
             )
         if bad:
             raise ValueError("unknown CAMEO codes in the lexicon: " + ", ".join(sorted(set(bad))))
