@@ -11,7 +11,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -42,6 +45,8 @@ from pipeline.tools.evaluation import (
 )
 
 pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
 
 VERBS = {"visited": "042", "met": "040", "hit": "190", "praised": "051", "called": "043"}
 SENTENCE = re.compile(r"[^.]+\.")
@@ -438,45 +443,64 @@ def test_dictionary_options_reach_the_nlp_config_and_parts_filter(
     assert re.search(r"^full\s+1\.000\s+1\.000\s+1\.000\s+\d+/0/0$", text, re.M)
 
 
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    code = cli.main(["eval", *argv])
-    return code, capsys.readouterr().err
+def eval_error(argv: list[str]) -> str:
+    """The message of the one-line error ``dipwire eval ARGV`` stops with."""
+    parser = argparse.ArgumentParser()
+    configure_parser(parser)
+    with pytest.raises(cli.PipelineError) as caught:
+        run(parser.parse_args(argv), Settings())
+    return str(caught.value)
 
 
-@pytest.mark.parametrize("option", ["--verbs", "--issues", "--discards", "--actors", "--agents"])
-def test_a_missing_dictionary_is_one_line_and_exit_2(
-    tmp_path: Path, option: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_missing_file_through_the_command_line_is_one_line_and_exit_2(tmp_path: Path) -> None:
     gold = write_gold(tmp_path / "gold.jsonl", [article("a", "A met B.", [])])
-    missing = tmp_path / "no-such-dictionary.txt"
-    code, err = run_cli([str(gold), option, str(missing)], capsys)
-    assert code == 2
-    assert err.count("\n") == 1 and str(missing) in err and "Traceback" not in err
-
-
-def test_a_missing_or_broken_gold_file_is_one_line_and_exit_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, err = run_cli([str(tmp_path / "nothing.jsonl")], capsys)
-    assert (
-        code == 2 and err == f"dipwire: eval: gold file not found: {tmp_path / 'nothing.jsonl'}\n"
+    missing = tmp_path / "no-such-verbs.txt"
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "eval", str(gold), "--verbs", str(missing)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,
+        timeout=120,
     )
+    assert done.returncode == 2
+    assert done.stderr == f"dipwire: eval: verb dictionary not found: {missing}\n"
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("option", "label"),
+    [
+        ("--verbs", "verb dictionary"),
+        ("--issues", "issue dictionary"),
+        ("--discards", "discard dictionary"),
+        ("--actors", "actor dictionary"),
+        ("--agents", "agent dictionary"),
+    ],
+)
+def test_every_missing_dictionary_is_named(tmp_path: Path, option: str, label: str) -> None:
+    gold = write_gold(tmp_path / "gold.jsonl", [article("a", "A met B.", [])])
+    here = tmp_path / "here.txt"
+    here.write_text("", encoding="utf-8")
+    missing = tmp_path / "no-such-dictionary.txt"
+    message = eval_error([str(gold), option, str(here), str(missing)])
+    assert message == f"eval: {label} not found: {missing}"
+
+
+def test_a_missing_or_broken_gold_file_is_named(tmp_path: Path) -> None:
+    nothing = tmp_path / "nothing.jsonl"
+    assert eval_error([str(nothing)]) == f"eval: gold file not found: {nothing}"
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"id": "a", "body": "x", "events": []}\n{not json\n', encoding="utf-8")
-    code, err = run_cli([str(broken)], capsys)
-    assert (
-        code == 2
-        and err.startswith(f"dipwire: eval: {broken}:2: not JSON")
-        and err.count("\n") == 1
-    )
+    message = eval_error([str(broken)])
+    assert message.startswith(f"eval: {broken}:2: not JSON") and "\n" not in message
 
 
-def test_sentence_only_options_are_refused_on_articles(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_sentence_only_options_are_refused_on_articles(tmp_path: Path) -> None:
     gold = write_gold(tmp_path / "gold.jsonl", [article("a", "A met B.", [])])
-    code, err = run_cli([str(gold), "--subset", "phoenix"], capsys)
-    assert code == 2 and "--subset applies to sentence records" in err
+    for option in (["--subset", "phoenix"], ["--calibration"], ["--evidence", "e.jsonl"]):
+        message = eval_error([str(gold), *option])
+        assert f"{option[0]} applies to sentence records" in message
 
 
 def test_the_real_analyzer_codes_gold_articles_as_the_stages_do(
