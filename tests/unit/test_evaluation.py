@@ -301,3 +301,33 @@ def test_fit_confidence_command_writes_a_loadable_model(
     assert model.score({"named": 1.0}) > model.score({"named": 0.0})
     text = capsys.readouterr().out
     assert "leave one record out" in text and "10 events of 10 records" in text
+
+
+def test_sentence_records_are_split_by_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline.nlp.analyzer import Analyzer
+    from pipeline.tools.evaluation import part_of
+
+    ids = [f"s{n}" for n in range(9)]
+    rows = [
+        {
+            "id": i,
+            "text": "AAA hit BBB.",
+            "events": [{"source": "AAA", "target": "BBB", "code": "190"}],
+        }
+        for i in ids
+    ]
+    path = tmp_path / "gold.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    monkeypatch.setattr(Analyzer, "load", staticmethod(lambda config: FakeAnalyzer()))
+    parser = argparse.ArgumentParser()
+    configure_parser(parser)
+    work = [i for i in ids if part_of(i) == "work"]
+    assert 0 < len(work) < len(ids)
+    assert run(parser.parse_args([str(path), "--part", "work", "--json"]), Settings()) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["part"] == "work" and report["records"] == len(work)
+    assert report["overall"]["triple"]["tp"] == len(work)
+    assert run(parser.parse_args([str(path), "--part", "held"]), Settings()) == 0
+    assert capsys.readouterr().out.startswith(f"{len(ids) - len(work)} records, part held\n")
