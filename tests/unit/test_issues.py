@@ -1,16 +1,21 @@
-"""Issue and discard dictionaries: the readers and the matchers."""
+"""Issue and discard dictionaries: the readers, the matchers, and their effect on the pipeline."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
-from pipeline.models import Sentence, Span, Tokens
+from pipeline.codec import Origin, encode
+from pipeline.metrics import create_metrics
+from pipeline.models import Article, ArticleCoded, DiplomaticEvent, Sentence, Span, Tokens
 from pipeline.nlp.actors.dictionaries import Phrase
+from pipeline.nlp.analyzer import Analyzer, NlpConfig
 from pipeline.nlp.issues import (
     DictionaryFormatError,
     DiscardFilter,
@@ -22,8 +27,13 @@ from pipeline.nlp.issues import (
     parse_discard_text,
     parse_issue_text,
 )
+from pipeline.stages.agents import record_batch
+from pipeline.stages.base import Record
+from pipeline.stages.code import CodeStage
 
 pytestmark = pytest.mark.unit
+
+NOW = datetime(2024, 3, 4, 12, 0, tzinfo=UTC)
 
 ISSUES = """\
 # issue dictionary written by the test
@@ -279,3 +289,141 @@ def test_a_phrase_that_is_both_a_story_and_a_sentence_discard_discards_the_story
     tokens, sentences = tokens_of(same("the", "world", "cup"))
     for phrases in (sentence_first, story_first):
         assert DiscardFilter([phrases]).check(tokens, sentences).story == "world cup"
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+
+@pytest.fixture(scope="module")
+def dictionaries(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("dictionaries")
+    return write(folder, "issues.txt", ISSUES), write(folder, "discards.txt", DISCARDS)
+
+
+@pytest.fixture(scope="module")
+def with_dictionaries(analyzer: Any, dictionaries: tuple[Path, Path]) -> Analyzer:
+    """The session's analyzer, plus the test's issue and discard dictionaries."""
+    issues, discards = dictionaries
+    return Analyzer(
+        NlpConfig(issue_dictionaries=(issues,), discard_dictionaries=(discards,)),
+        analyzer.nlp,
+        analyzer.actors,
+        analyzer.coder,
+        analyzer.topics,
+        analyzer.tone,
+        analyzer.places,
+        issues=IssueTagger.load([issues]),
+        discards=DiscardFilter.load([discards]),
+    )
+
+
+def enriched(analyzer: Any, body: str) -> Any:
+    article = Article(id="a1", body=body, received_at=NOW)
+    return analyzer.enrich(analyzer.annotate([article]))[0]
+
+
+def code(analyzer: Any, item: Any) -> list[DiplomaticEvent]:
+    events: list[DiplomaticEvent] = analyzer.code(item, pipeline_version="t", emitted_at=NOW)
+    return events
+
+
+WIND = "Norway praised Sweden for its new wind turbines. Finland accused Russia of spying."
+CRICKET = (
+    "Kenya condemned Uganda after the cricket match in Kampala. "
+    "Tanzania signed a trade agreement with Rwanda."
+)
+WORLD_CUP = (
+    "Kenya condemned Uganda after the World Cup qualifier. "
+    "Tanzania signed a trade agreement with Rwanda."
+)
+
+
+def test_issues_label_the_article_its_sentences_and_their_events(
+    analyzer: Any, with_dictionaries: Analyzer
+) -> None:
+    plain = enriched(analyzer, WIND)
+    item = enriched(with_dictionaries, WIND)
+    first, second = item.sentences
+    assert labels(first.topics) == [*labels(plain.sentences[0].topics), "issue:wind_power"]
+    assert labels(item.topics) == [*labels(plain.topics), "issue:wind_power"]
+    events = code(with_dictionaries, item)
+    assert {(e.source_actor.code, e.sentence_span.start) for e in events} == {
+        ("NOR", first.span.start),
+        ("FIN", second.span.start),
+    }
+    by_source = {e.source_actor.code: e for e in events}
+    assert ("issue:wind_power", 1.0) in [(t.topic, t.score) for t in by_source["NOR"].topics]
+    assert by_source["NOR"].topics == first.topics
+    # a sentence without labels of its own lends its event the article's, issues included
+    assert second.topics == [] and by_source["FIN"].topics == item.topics
+
+
+def test_a_discarded_sentence_gives_no_event_and_the_other_sentence_does(
+    analyzer: Any, with_dictionaries: Analyzer
+) -> None:
+    item = enriched(with_dictionaries, CRICKET)
+    first, second = item.sentences
+    assert {e.sentence_span for e in code(analyzer, item)} == {first.span, second.span}
+    events, discards = with_dictionaries.code_article(item, pipeline_version="t", emitted_at=NOW)
+    assert discards == Discards(sentences=frozenset({0}))
+    assert events and {e.sentence_span for e in events} == {second.span}
+    assert code(with_dictionaries, item) == events
+
+
+def test_a_story_discard_codes_nothing_and_the_counter_moves(
+    analyzer: Any, with_dictionaries: Analyzer
+) -> None:
+    story, sentence = enriched(with_dictionaries, WORLD_CUP), enriched(with_dictionaries, CRICKET)
+    assert code(analyzer, story)
+    records = [
+        Record(encode(item), Origin("articles.enriched", 0, n), item.article.id.encode())
+        for n, item in enumerate([story, sentence, story])
+    ]
+    result = CodeStage(with_dictionaries, pipeline_version="t").process(records, NOW)
+    accounts = [o.value for o in result.outputs if o.role == "coded"]
+    assert all(isinstance(a, ArticleCoded) for a in accounts)
+    assert [a.events for a in accounts][0::2] == [0, 0]
+    assert accounts[1].events >= 1
+    events = [o.value for o in result.outputs if o.role == "events"]
+    assert {e.sentence_span.start for e in events} == {sentence.sentences[1].span.start}
+    assert result.discarded == {"story": 2, "sentence": 1}
+    registry = CollectorRegistry()
+    metrics = create_metrics(registry)
+    record_batch(metrics, "code", len(records), result, 0.01, NOW)
+    record_batch(metrics, "code", len(records), result, 0.01, NOW)
+    value = registry.get_sample_value
+    assert value("dipwire_discarded_total", {"scope": "story"}) == 4
+    assert value("dipwire_discarded_total", {"scope": "sentence"}) == 2
+    assert value("dipwire_articles_coded_total") == 6
+
+
+def test_load_reads_the_configured_dictionaries_without_the_parse(
+    dictionaries: tuple[Path, Path], tmp_path: Path
+) -> None:
+    issues, discards = dictionaries
+    config = NlpConfig(issue_dictionaries=(issues,), discard_dictionaries=(discards,))
+    bare = Analyzer.load(config, parse=False)
+    assert len(bare.issues) > 0 and len(bare.discards) == 5
+    broken = write(tmp_path, "broken.txt", "school [SCHOOLS\n")
+    with pytest.raises(DictionaryFormatError, match=r"broken\.txt:1: unbalanced brackets"):
+        Analyzer.load(NlpConfig(issue_dictionaries=(broken,)), parse=False)
+
+
+def test_the_parse_child_leaves_the_dictionaries_to_the_worker(
+    monkeypatch: pytest.MonkeyPatch, dictionaries: tuple[Path, Path]
+) -> None:
+    from pipeline.stages.extract import load_extract_stage
+
+    seen: list[NlpConfig] = []
+
+    def fake_load(cls: type, config: NlpConfig, *, parse: bool = True) -> object:
+        seen.append(config)
+        return object()
+
+    monkeypatch.setattr(Analyzer, "load", classmethod(fake_load))
+    issues, discards = dictionaries
+    config = NlpConfig(
+        actor_dictionaries=(issues,), issue_dictionaries=(issues,), discard_dictionaries=(discards,)
+    )
+    load_extract_stage(config)
+    assert seen == [NlpConfig(actor_dictionaries=(issues,))]
