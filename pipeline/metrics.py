@@ -1,7 +1,7 @@
 """Every Prometheus metric of the pipeline, in one place.
 
-Label sets are bounded: stage ids, error kinds, CAMEO roots, QuadClass and
-ISO-3 country codes. Never an article id or an actor name.
+Label sets are bounded: stage ids, error kinds, CAMEO roots, QuadClass,
+ISO-3 country codes and discard scopes. Never an article id or an actor name.
 Faust's own sensor adds its metrics (prefixed with the app id) beside these.
 """
 
@@ -35,6 +35,7 @@ class Metrics:
     dead_letters: Counter
     duplicates: Counter
     truncated: Counter
+    discarded: Counter
     articles_coded: Counter
     consumer_lag: Gauge
     last_event_timestamp: Gauge
@@ -115,6 +116,13 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
         truncated=Counter(
             "dipwire_articles_truncated",
             "Articles whose body was cut to the NLP length limit before parsing.",
+            registry=reg,
+        ),
+        discarded=Counter(
+            "dipwire_discarded",
+            "Sentences (scope=sentence) and articles (scope=story) not coded because they "
+            "hold a phrase of a discard dictionary.",
+            ["scope"],
             registry=reg,
         ),
         articles_coded=Counter(

@@ -96,6 +96,9 @@ def record_batch(
         metrics.duplicates.labels(reason).inc(count)
     if result.truncated:
         metrics.truncated.inc(result.truncated)
+    for scope, count in result.discarded.items():
+        if count:
+            metrics.discarded.labels(scope).inc(count)
     letters = result.dead_letters()
     for letter in letters:
         metrics.dead_letters.labels(stage, letter.error_kind).inc()

@@ -55,6 +55,8 @@ class BatchResult:
     outputs: list[Output] = field(default_factory=list)
     duplicates: dict[str, int] = field(default_factory=dict)
     truncated: int = 0
+    discarded: dict[str, int] = field(default_factory=dict)
+    """Sentences (``sentence``) and articles (``story``) a discard phrase kept from coding."""
 
     def dead_letters(self) -> list[DeadLetter]:
         """The dead-letter records among the outputs."""

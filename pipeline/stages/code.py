@@ -8,22 +8,30 @@ from datetime import datetime
 from typing import Protocol
 
 from pipeline.models import ArticleCoded, DiplomaticEvent, EnrichedArticle
+from pipeline.nlp.issues import Discards
 from pipeline.stages.base import BatchResult, Output, Record, add_timing, run_batch
+
+CodedArticle = tuple[list[DiplomaticEvent], Discards]
+"""An article's events, and the sentences (or the story) a discard phrase kept from coding."""
 
 
 class EventCoding(Protocol):
     """What the code stage needs of ``pipeline.nlp.Analyzer``."""
 
-    def code(
+    def code_article(
         self, item: EnrichedArticle, *, pipeline_version: str, emitted_at: datetime
-    ) -> list[DiplomaticEvent]:
-        """Code the diplomatic events of one article."""
+    ) -> CodedArticle:
+        """Code the diplomatic events of one article; say what was discarded."""
         ...
 
 
 @dataclass
 class CodeStage:
-    """Code diplomatic events; one ``ArticleCoded`` per article closes its account."""
+    """Code diplomatic events; one ``ArticleCoded`` per article closes its account.
+
+    An article a story discard rules out still gets its ``ArticleCoded``
+    (with 0 events), so every article's account is closed.
+    """
 
     analyzer: EventCoding
     pipeline_version: str
@@ -35,22 +43,25 @@ class CodeStage:
         """Code every decodable enriched article of the batch."""
         result = BatchResult()
 
-        def code_batch(items: Sequence[EnrichedArticle]) -> list[list[DiplomaticEvent]]:
+        def code_batch(items: Sequence[EnrichedArticle]) -> list[CodedArticle]:
             return [
-                self.analyzer.code(item, pipeline_version=self.pipeline_version, emitted_at=now)
+                self.analyzer.code_article(
+                    item, pipeline_version=self.pipeline_version, emitted_at=now
+                )
                 for item in items
             ]
 
         done, share = run_batch(self.id, records, EnrichedArticle, code_batch, now, result)
-        for item, outcome in done:
+        for item, (events, discards) in done:
+            _count_discards(result, discards)
             article = item.article
-            for event in outcome:
+            for event in events:
                 result.outputs.append(Output("events", event.event_id.encode(), event))
             timed = add_timing(item, self.id, share)
             coded = ArticleCoded(
                 article_id=article.id,
-                events=len(outcome),
-                event_ids=[e.event_id for e in outcome],
+                events=len(events),
+                event_ids=[e.event_id for e in events],
                 truncated=item.truncated,
                 timings=timed.timings,
                 received_at=article.received_at,
@@ -58,3 +69,11 @@ class CodeStage:
             )
             result.outputs.append(Output("coded", article.id.encode(), coded))
         return result
+
+
+def _count_discards(result: BatchResult, discards: Discards) -> None:
+    if discards.story is not None:
+        result.discarded["story"] = result.discarded.get("story", 0) + 1
+    elif discards.sentences:
+        count = result.discarded.get("sentence", 0) + len(discards.sentences)
+        result.discarded["sentence"] = count

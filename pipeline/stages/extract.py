@@ -7,7 +7,7 @@ it); one message the analyzer cannot handle is dead-lettered, the batch goes on.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -47,7 +47,12 @@ class ExtractStage:
 
 
 def load_extract_stage(config: NlpConfig) -> ExtractStage:
-    """Load an analyzer and build the extract stage on it: what a ``ChildStage`` child runs."""
+    """Load an analyzer and build the extract stage on it: what a ``ChildStage`` child runs.
+
+    The child only annotates, so it leaves out the issue and discard
+    dictionaries: the worker that runs enrich and code loads them.
+    """
     from pipeline.nlp import Analyzer as LoadedAnalyzer
 
-    return ExtractStage(LoadedAnalyzer.load(config))
+    annotate_only = replace(config, issue_dictionaries=(), discard_dictionaries=())
+    return ExtractStage(LoadedAnalyzer.load(annotate_only))

@@ -53,6 +53,7 @@ import faust
 from pipeline.app import create_pipeline
 from pipeline.broker.embedded import apply_embedded_quirks, create_topics, kafka_client_kwargs
 from pipeline.models import AnnotatedArticle, EnrichedArticle, Tone
+from pipeline.nlp.issues import Discards
 from pipeline.settings import Settings
 from pipeline.stages.agents import TopicSink
 from pipeline.topics import TopicNames
@@ -73,8 +74,8 @@ class StandInAnalyzer:
         tone = Tone(compound=0.0, gdelt=0.0, positive=0.0, negative=0.0)
         return [EnrichedArticle(**i.model_dump(), tone=tone) for i in items]
 
-    def code(self, item, *, pipeline_version, emitted_at):
-        return []
+    def code_article(self, item, *, pipeline_version, emitted_at):
+        return [], Discards()
 
 
 class GateSink:

@@ -28,6 +28,7 @@ from pipeline.models import (
     EnrichedArticle,
     Tone,
 )
+from pipeline.nlp.issues import Discards
 from pipeline.stages.base import BatchResult, Record
 from pipeline.stages.code import CodeStage
 from pipeline.stages.enrich import EnrichStage
@@ -190,12 +191,12 @@ class EchoAnalyzer:
         tone = Tone(compound=0.0, gdelt=0.0, positive=0.0, negative=0.0)
         return [EnrichedArticle(**item.model_dump(), tone=tone) for item in items]
 
-    def code(
+    def code_article(
         self, item: EnrichedArticle, *, pipeline_version: str, emitted_at: datetime
-    ) -> list[DiplomaticEvent]:
+    ) -> tuple[list[DiplomaticEvent], Discards]:
         if "BOOM" in item.article.body:
             raise ValueError("coder exploded")
-        return []
+        return [], Discards()
 
 
 @PROPERTY
