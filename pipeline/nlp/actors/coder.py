@@ -30,7 +30,7 @@ from pathlib import Path
 from spacy.tokens import Doc
 
 from pipeline.models import ActorRef, Span
-from pipeline.nlp.actors.codes import CAMEO_AGENTS, NON_STATE, REGIONS, UNKNOWN, ActorCodes
+from pipeline.nlp.actors.codes import UNKNOWN, ActorCodes, code_sets
 from pipeline.nlp.actors.context import dateline, share_country
 from pipeline.nlp.actors.coreference import Coref, remember, surname_mentions, title_coref
 from pipeline.nlp.actors.dictionaries import (
@@ -70,7 +70,9 @@ class ActorCoder:
         self._country_names = country_names
         self._agent_labels = gazetteer.agent_labels
         self._people_by_surname = gazetteer.people_by_surname
-        self._codes = ActorCodes(countries=country_names, agents=agent_codes)
+        self._codes = ActorCodes(
+            countries=country_names, agents=agent_codes, regions=code_sets().regions
+        )
 
     @classmethod
     @classmethod
@@ -93,7 +95,8 @@ class ActorCoder:
         index: PhraseIndex[Hit] = PhraseIndex()
         for phrase, hit in gaz.entries:
             add_hit(index, phrase, hit)
-        agent_codes = set(CAMEO_AGENTS)
+        sets = code_sets()
+        agent_codes = set(sets.agents)
         for agent_path in agent_dictionaries:
             for agent_entry in load_agent_dictionary(Path(agent_path)):
                 agent_codes.add(agent_entry.code[:3])
@@ -109,7 +112,7 @@ class ActorCoder:
         for entry in user_actors:
             for rule in entry.rules:
                 head = rule.code[:3]
-                if head.isalpha() and head not in NON_STATE | REGIONS | agent_codes:
+                if head.isalpha() and head not in sets.non_state | sets.regions | agent_codes:
                     countries.setdefault(head, head)
         for actor_entry in user_actors:
             actor_hit = Hit("dictionary", actor=user_actor(actor_entry, countries), user=True)

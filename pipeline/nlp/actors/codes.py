@@ -3,31 +3,57 @@
 A code is read three letters at a time: "USAGOV" is the United States and the
 agent GOV, "---REB" rebels of unknown country, "AFRREB" rebels of a region,
 "IGOUNO" an organisation of no state, "NGORUS" an ``NGO~`` agent put before a
-country. :class:`ActorCodes` splits and builds codes; the coder, the
-coreference and the context rules share one instance.
+country. Which three letters are agents, regions or non-state heads is data
+(``agents.toml``: :func:`code_sets`); :class:`ActorCodes` splits and builds
+codes with those sets and a coder's countries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from pipeline.nlp.data import read_toml
 
 UNKNOWN = "---"
 """The country segment of an actor whose country the text does not give."""
 
-CAMEO_AGENTS = frozenset(
-    "GOV MIL REB OPP PTY COP JUD SPY MED EDU BUS CRM CVL REF LAB AGR ELI LEG HLH HRI ENV "
-    "DEV UAF MOD RAD SEP SET PPL NGM INS REL".split()
-)
-"""CAMEO agent (role) codes, used to split dictionary codes into country and agent."""
 
-NON_STATE = frozenset({"IGO", "NGO", "NGM", "MNC", "IMG", "UIS", "INT"})
-"""First segments of CAMEO codes for actors that belong to no state."""
-REGIONS = frozenset(
-    "AFR ASA BLK CAU CRB EAF EEU EUR LAM MEA NAF NMR PGS SAF SAM SAS SCN SEA WAF WST "
-    "ARB MDT CAS".split()
-)
-"""CAMEO region codes: they take an agent ("AFRREB") but are no country."""
+@dataclass(frozen=True, slots=True)
+class CodeSets:
+    """The segments of CAMEO actor codes, as ``agents.toml`` lists them."""
+
+    agents: frozenset[str]
+    """Agent (role) codes: GOV, MIL, REB, ... (the keys of ``[labels]``)."""
+    regions: frozenset[str]
+    """Region codes: they take an agent ("AFRREB") but are no country."""
+    non_state: frozenset[str]
+    """First segments of codes for actors that belong to no state (IGO, NGO, ...)."""
+
+
+def load_code_sets(path: Path | None = None) -> CodeSets:
+    """Read the code sets from ``path``, or from the packaged ``agents.toml``.
+
+    Args:
+        path: An agents file with ``[labels]``, ``[regions]`` and ``[non_state]``.
+
+    Returns:
+        The three sets.
+    """
+    data = read_toml("actors", "agents.toml", path=path)
+    return CodeSets(
+        agents=frozenset(data.get("labels", {})),
+        regions=frozenset(data.get("regions", {})),
+        non_state=frozenset(data.get("non_state", {})),
+    )
+
+
+@lru_cache(maxsize=1)
+def code_sets() -> CodeSets:
+    """The packaged code sets (cached: read once per process)."""
+    return load_code_sets()
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +62,7 @@ class ActorCodes:
 
     countries: Collection[str]
     agents: Collection[str]
+    regions: Collection[str]
 
     def parts(self, code: str) -> tuple[str | None, str | None]:
         """Split a CAMEO actor code into its country and (first) agent.
@@ -48,7 +75,7 @@ class ActorCodes:
         """
         head = code[:3]
         country = head if head in self.countries else None
-        start = 3 if country is not None or head == UNKNOWN or head in REGIONS else 0
+        start = 3 if country is not None or head == UNKNOWN or head in self.regions else 0
         agent = None
         for i in range(start, len(code) - 2, 3):
             if code[i : i + 3] in self.agents and (i > 0 or head not in ("IGO", "NGO")):
@@ -73,6 +100,6 @@ class ActorCodes:
         country, own = self.parts(code)
         if own is not None or agent in code:
             return code
-        if country is None and code[:3] not in REGIONS and code[:3] != UNKNOWN:
+        if country is None and code[:3] not in self.regions and code[:3] != UNKNOWN:
             return code
         return f"{agent}{code}" if prefix else f"{code}{agent}"
