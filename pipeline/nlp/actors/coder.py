@@ -49,6 +49,7 @@ from pipeline.nlp.actors.gazetteer import (
     user_actor,
     user_agent,
 )
+from pipeline.nlp.actors.names import drop_modifier_agents, drop_name_insides
 from pipeline.nlp.actors.phrases import ActorMention, Chain, Raw, chain, is_person, scan
 
 __all__ = ["ActorCoder", "ActorMention"]
@@ -70,6 +71,7 @@ class ActorCoder:
         self._country_names = country_names
         self._agent_labels = gazetteer.agent_labels
         self._people_by_surname = gazetteer.people_by_surname
+        self._modifier_heads = frozenset(gazetteer.modifier_heads)
         self._codes = ActorCodes(
             countries=country_names, agents=agent_codes, regions=code_sets().regions
         )
@@ -142,7 +144,8 @@ class ActorCoder:
         Returns:
             The mentions, each with its :class:`~pipeline.models.ActorRef`.
         """
-        chains = chain(doc, list(scan(doc, self._index)))
+        raws = drop_name_insides(doc, list(scan(doc, self._index)))
+        chains = chain(doc, drop_modifier_agents(doc, raws, self._modifier_heads))
         coref = Coref()
         mentions: list[ActorMention] = []
         bases: list[str | None] = []

@@ -3,8 +3,9 @@
 The default gazetteer is read from ``pipeline/data/actors`` once per process:
 countries with their names, demonyms, capitals and large cities
 (``countries.json`` and ``countries.toml``), international organisations
-(``organizations.toml``), seats of government (``metonyms.toml``), date-bounded
-office-holders (``people.toml``) and agent nouns (``agents.toml``). User
+(``organizations.toml``), news outlets (``media.toml``), seats of government
+(``metonyms.toml``), date-bounded office-holders (``people.toml``) and agent
+nouns (``agents.toml``). User
 dictionaries in the TABARI/PETRARCH format become the same records
 (:func:`user_actor`, :func:`user_agent`) and are merged on top (:func:`add_hit`).
 """
@@ -110,6 +111,7 @@ class Gazetteer:
     country_names: dict[str, str] = field(default_factory=dict)
     agent_labels: dict[str, str] = field(default_factory=dict)
     people_by_surname: dict[str, list[Actor]] = field(default_factory=dict)
+    modifier_heads: set[str] = field(default_factory=set)
 
     def add(self, text: str, hit: Hit) -> None:
         """Add one phrase (whitespace-separated words) standing for ``hit``."""
@@ -124,7 +126,8 @@ def default_gazetteer() -> Gazetteer:
     gaz = Gazetteer()
     _load_agents(gaz, _read_toml("agents.toml"))
     _load_countries(gaz)
-    _load_organizations(gaz, _read_toml("organizations.toml"))
+    _load_named(gaz, _read_toml("organizations.toml"), "org")
+    _load_named(gaz, _read_toml("media.toml"), "outlet")
     _load_metonyms(gaz, _read_toml("metonyms.toml"))
     _load_people(gaz, _read_toml("people.toml"))
     return gaz
@@ -132,6 +135,8 @@ def default_gazetteer() -> Gazetteer:
 
 def _load_agents(gaz: Gazetteer, data: dict[str, Any]) -> None:
     gaz.agent_labels.update(data.get("labels", {}))
+    for noun in data.get("modifiers", {}).get("heads", []):
+        gaz.modifier_heads.update({noun.lower(), plural_of(noun).lower()})
     for table in data.get("agent", []):
         code = table["code"]
         invariant = {n.lower() for n in table.get("invariant", [])}
@@ -182,8 +187,9 @@ def _load_countries(gaz: Gazetteer) -> None:
             gaz.add(city, Hit("alias", actor=actor))
 
 
-def _load_organizations(gaz: Gazetteer, data: dict[str, Any]) -> None:
-    for table in data.get("org", []):
+def _load_named(gaz: Gazetteer, data: dict[str, Any], kind: str) -> None:
+    """Organisations or media outlets: a name, a code and aliases each."""
+    for table in data.get(kind, []):
         actor = Actor(table["name"], (CodeRule(table["code"]),))
         gaz.add(table["name"], Hit("name", actor=actor))
         for alias in table.get("aliases", []):
