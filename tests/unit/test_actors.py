@@ -147,11 +147,14 @@ def test_a_dateline_places_the_story_and_its_unknown_agents(nlp: Any, coder: Act
     assert "KABUL" not in got
     assert got["Police"] == "AFGCOP" and got["rebels"] == "AFGREB"
     assert got["Police in Iran"] == "IRNCOP"
-    # later sentences keep their unknown agents; no dateline, no change
-    assert codes(nlp, coder, "KABUL (AFP) - Talks ended. Police arrested rebels.")["Police"] == (
-        "---COP"
-    )
-    assert codes(nlp, coder, "In Kabul: police arrested rebels.")["police"] == "---COP"
+    # later sentences take the dateline's place too, marked as taken from it
+    later = {m.ref.text: m.ref for m in find(nlp, coder, "KABUL (AFP) - Talks ended. Police left.")}
+    assert later["Police"].code == "AFGCOP"
+    assert later["Police"].match == "agent+dateline"
+    # no dateline: the one country of the sentence places its agents
+    found = {m.ref.text: m.ref for m in find(nlp, coder, "In Kabul: police arrested rebels.")}
+    assert found["police"].code == "AFGCOP"
+    assert found["police"].match == "agent+sentence"
 
 
 def test_coordinated_agents_share_the_country(nlp: Any, coder: ActorCoder) -> None:

@@ -5,19 +5,24 @@ The coder reads the project's own gazetteer from ``pipeline/data/actors``
 the TABARI/PETRARCH format on top of it: user entries win where a phrase is in
 both.
 
-``ActorCoder.find`` works on a spaCy ``Doc`` in four steps:
+``ActorCoder.find`` works on a spaCy ``Doc`` in five steps:
 
 1. longest match of every phrase over the tokens' keys, left to right
-   (:func:`pipeline.nlp.actors.phrases.scan`);
+   (:func:`pipeline.nlp.actors.phrases.scan`), except inside the names of
+   other things ("told USA Today": :mod:`pipeline.nlp.actors.names`);
 2. mentions in one noun phrase are chained (:func:`pipeline.nlp.actors.phrases.chain`):
    "Russian military" -> RUSMIL, "Secretary of State Antony Blinken" -> the
    person's code, "lawmakers in Ukraine" -> UKRLEG;
 3. each chain resolves to one code on the story date; a bare agent gets the
-   unknown-country code ``---`` ("---LEG"), unless its context gives one
-   (:mod:`pipeline.nlp.actors.context`);
-4. article-level coreference (:mod:`pipeline.nlp.actors.coreference`): a later
-   surname ("Wang") or title ("the president") takes the code of the earlier
-   full mention.
+   unknown-country code ``---`` ("---LEG"); a later surname ("Wang") or title
+   ("the president") takes the code of the earlier full mention
+   (:mod:`pipeline.nlp.actors.coreference`);
+4. pronouns, "the country", "the government" and possessors ("its foreign
+   ministry") take the code of their antecedent (:mod:`pipeline.nlp.actors.anaphora`);
+5. an agent still of unknown country takes the country of its noun phrase,
+   its sentence, the dateline or the article's dominant country, nearest first
+   (:mod:`pipeline.nlp.actors.context`, :mod:`pipeline.nlp.actors.setting`);
+   ``ActorRef.match`` says which ("agent+sentence").
 """
 
 from __future__ import annotations
@@ -30,8 +35,16 @@ from pathlib import Path
 from spacy.tokens import Doc
 
 from pipeline.models import ActorRef, Span
+from pipeline.nlp.actors.anaphora import coref_words, resolve_references
 from pipeline.nlp.actors.codes import UNKNOWN, ActorCodes, code_sets
-from pipeline.nlp.actors.context import dateline, share_country
+from pipeline.nlp.actors.context import (
+    attach_phrases,
+    follow_antecedents,
+    located_troops,
+    place_by_sentence,
+    sentence_indices,
+    share_country,
+)
 from pipeline.nlp.actors.coreference import Coref, remember, surname_mentions, title_coref
 from pipeline.nlp.actors.dictionaries import (
     PhraseIndex,
@@ -51,6 +64,7 @@ from pipeline.nlp.actors.gazetteer import (
 )
 from pipeline.nlp.actors.names import drop_modifier_agents, drop_name_insides
 from pipeline.nlp.actors.phrases import ActorMention, Chain, Raw, chain, is_person, scan
+from pipeline.nlp.actors.setting import place_by_setting, place_in_dateline_sentence, split_dateline
 
 __all__ = ["ActorCoder", "ActorMention"]
 
@@ -72,6 +86,8 @@ class ActorCoder:
         self._agent_labels = gazetteer.agent_labels
         self._people_by_surname = gazetteer.people_by_surname
         self._modifier_heads = frozenset(gazetteer.modifier_heads)
+        self._generic = frozenset(gazetteer.generic_nouns)
+        self._coref_words = coref_words()
         self._codes = ActorCodes(
             countries=country_names, agents=agent_codes, regions=code_sets().regions
         )
@@ -159,7 +175,26 @@ class ActorCoder:
         mentions = share_country(doc, mentions, bases, self._codes)
         mentions.extend(surname_mentions(doc, coref, taken))
         mentions.sort(key=lambda m: m.start)
-        return dateline(doc, mentions, self._codes)
+        return self._place(doc, mentions)
+
+    def _place(self, doc: Doc, mentions: list[ActorMention]) -> list[ActorMention]:
+        """Give agents of unknown country the country their context gives, nearest first.
+
+        Their phrase (:func:`attach_phrases`), an antecedent
+        (:func:`resolve_references`, which also codes pronouns), the dateline
+        in its own sentence, their sentence (:func:`place_by_sentence`), then
+        the article's setting (:func:`place_by_setting`).
+        """
+        codes = self._codes
+        mentions, filed = split_dateline(doc, mentions)
+        mentions = attach_phrases(doc, mentions, codes, self._generic)
+        sentence_of = sentence_indices(doc)
+        mentions = resolve_references(doc, mentions, sentence_of, codes, self._coref_words)
+        referred, skip = mentions, located_troops(doc, mentions)
+        mentions = place_in_dateline_sentence(mentions, filed, codes, skip)
+        mentions = place_by_sentence(mentions, sentence_of, codes, skip)
+        mentions = place_by_setting(mentions, filed, codes, skip)
+        return follow_antecedents(referred, mentions)
 
     def code_parts(self, code: str) -> tuple[str | None, str | None]:
         """Split a CAMEO actor code into its country and (first) agent.
@@ -193,20 +228,21 @@ class ActorCoder:
             # "Prime Minister Brown" in 2008: the curated Gordon Brown.
             ref = self._ref(text, known.name, known.code_on(day) or UNKNOWN, span, "title")
             remember(doc, link, None, agent, ref, day, coref)
-            return ActorMention(start, end, ref), None
+            return ActorMention(start, end, ref, person=True), None
         if primary is None or code is None:
             if agent is None:
                 return None
             referred = title_coref(doc, link, agent, coref)
             if referred is not None:
                 ref = referred.model_copy(update={"text": text, "span": span, "match": "coref"})
-                return ActorMention(start, end, ref), None
+                return ActorMention(start, end, ref, person=True), None
             ref = self._agent_ref(doc, link, agent, text, span)
             remember(doc, link, None, agent, ref, day, coref)
-            return ActorMention(start, end, ref), None
+            return ActorMention(start, end, ref, person=link.person_tokens is not None), None
         ref, base = self._actor_ref(doc, link, primary, code, agent, text, span)
         remember(doc, link, primary, agent, ref, day, coref)
-        return ActorMention(start, end, ref), base
+        person = is_person(doc, primary) or link.person_tokens is not None
+        return ActorMention(start, end, ref, person=person), base
 
     @staticmethod
     def _primary(doc: Doc, link: Chain, day: date | None) -> tuple[Raw | None, str | None]:
@@ -270,7 +306,7 @@ class ActorCoder:
                 base, code = code, combined
                 if not person:
                     name = f"{actor.name} {self._agent_label(agent)}"
-                    kind = kind if actor.user else "agent"
+                    kind = kind if actor.user else "agent+phrase"
         if link.person_tokens is not None and not person:
             kind = "title"
             first, last = link.person_tokens

@@ -10,7 +10,7 @@ codes with those sets and a coder's countries.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -58,9 +58,9 @@ def code_sets() -> CodeSets:
 
 @dataclass(frozen=True, slots=True)
 class ActorCodes:
-    """The code segments one coder knows: its countries and its agents."""
+    """The code segments one coder knows: its countries (code -> common name) and agents."""
 
-    countries: Collection[str]
+    countries: Mapping[str, str]
     agents: Collection[str]
     regions: Collection[str]
 

@@ -18,6 +18,7 @@ from pipeline.nlp.actors.dictionaries import word_keys
 from pipeline.nlp.actors.gazetteer import Agent
 from pipeline.nlp.actors.phrases import DETERMINERS, ActorMention, Chain, Raw, is_person
 
+_OTHER_OFFICES = frozenset({"vice", "deputy", "former"})
 _NAME_PARTICLES = frozenset(
     {"al", "el", "bin", "ibn", "de", "da", "van", "von", "der", "le", "jr", "mr"}
 )
@@ -68,12 +69,26 @@ def remember(
 
 
 def title_coref(doc: Doc, chain: Chain, agent: Agent, coref: Coref) -> ActorRef | None:
-    """The earlier holder of a title said again with "the" ("the president"), if any."""
+    """The earlier holder of a title said again with "the" ("the president"), if any.
+
+    A one-word title also finds a longer one that ends in it, when only one
+    actor held such a title: "the minister" after "Foreign Minister Wang Yi",
+    "the secretary" after "Defense Secretary Lloyd Austin". "Vice" and
+    "deputy" titles are other offices and are not found so.
+    """
     if not agent.title or chain.start == 0:
         return None
     if doc[chain.start - 1].lower_ not in DETERMINERS:
         return None
-    return coref.titles.get(agent.name)
+    found = coref.titles.get(agent.name)
+    if found is not None or " " in agent.name:
+        return found
+    holders = {
+        ref.code: ref
+        for title, ref in coref.titles.items()
+        if title.split()[-1] == agent.name and title.split()[0] not in _OTHER_OFFICES
+    }
+    return next(iter(holders.values())) if len(holders) == 1 else None
 
 
 def surname_mentions(doc: Doc, coref: Coref, taken: set[int]) -> Iterator[ActorMention]:
@@ -94,4 +109,5 @@ def surname_mentions(doc: Doc, coref: Coref, taken: set[int]) -> Iterator[ActorM
             token.i,
             token.i + 1,
             ref.model_copy(update={"text": token.text, "span": span, "match": "coref"}),
+            person=True,
         )

@@ -112,6 +112,7 @@ class Gazetteer:
     agent_labels: dict[str, str] = field(default_factory=dict)
     people_by_surname: dict[str, list[Actor]] = field(default_factory=dict)
     modifier_heads: set[str] = field(default_factory=set)
+    generic_nouns: set[str] = field(default_factory=set)
 
     def add(self, text: str, hit: Hit) -> None:
         """Add one phrase (whitespace-separated words) standing for ``hit``."""
@@ -141,6 +142,7 @@ def _load_agents(gaz: Gazetteer, data: dict[str, Any]) -> None:
         code = table["code"]
         invariant = {n.lower() for n in table.get("invariant", [])}
         generic = {n.lower() for n in table.get("generic", [])}
+        gaz.generic_nouns.update(generic | {plural_of(n) for n in generic})
         titles = [str(n) for n in table.get("titles", [])]
         for noun in [*titles, *table.get("nouns", [])]:
             agent = Agent(

@@ -28,7 +28,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Container, Sequence
 
-from spacy.tokens import Doc, Token
+from spacy.symbols import PROPN
+from spacy.tokens import Doc
 
 from pipeline.nlp.actors.phrases import Raw
 
@@ -49,25 +50,26 @@ def _trimmed(doc: Doc, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _capitalised(token: Token) -> bool:
-    return token.pos_ == "PROPN" and (token.is_title or token.is_upper) and token.is_alpha
+def _capitalised(doc: Doc) -> list[bool]:
+    """For each token, whether it is a capitalised proper noun ("Karachi", "USA").
+
+    Read from attribute arrays, not Token objects: this looks at every token.
+    """
+    rows = doc.to_array(["POS", "IS_TITLE", "IS_UPPER", "IS_ALPHA"]).tolist()
+    return [pos == PROPN and (title or upper) and alpha for pos, title, upper, alpha in rows]
 
 
 def _runs(doc: Doc, taken: list[bool]) -> list[tuple[int, int, int]]:
     """Runs of two or more capitalised proper nouns outside entity names, with their heads."""
+    capitalised = _capitalised(doc)
     out: list[tuple[int, int, int]] = []
     i = 0
     while i < len(doc):
-        if taken[i] or not _capitalised(doc[i]):
+        if taken[i] or not capitalised[i]:
             i += 1
             continue
         end = i + 1
-        while (
-            end < len(doc)
-            and not taken[end]
-            and _capitalised(doc[end])
-            and not doc[end].is_sent_start
-        ):
+        while end < len(doc) and not taken[end] and capitalised[end] and not doc[end].is_sent_start:
             end += 1
         if end - i >= 2 and doc[end - 1].ent_type_ != "PERSON":
             out.append((i, end, end - 1))

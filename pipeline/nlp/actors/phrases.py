@@ -30,11 +30,16 @@ _MAX_FILLER = 3
 
 @dataclass(frozen=True, slots=True)
 class ActorMention:
-    """One coded actor mention: tokens ``[start, end)`` of the doc and its reference."""
+    """One coded actor mention: tokens ``[start, end)`` of the doc and its reference.
+
+    ``person`` says that the mention names one person (a curated office-holder,
+    a name, a title), which pronouns such as "he" may refer to.
+    """
 
     start: int
     end: int
     ref: ActorRef
+    person: bool = False
 
 
 @dataclass(slots=True)
