@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from spacy.language import Language
 
-from pipeline.models import ActorRef
+from pipeline.models import ActorRef, Span
 from pipeline.nlp.actors.anaphora import load_coref_words, quote_ids
-from pipeline.nlp.actors.coder import ActorCoder
+from pipeline.nlp.actors.coder import ActorCoder, ActorMention
+from pipeline.nlp.actors.context import follow_antecedents
 
 pytestmark = pytest.mark.unit
 
@@ -194,6 +195,13 @@ def test_expletive_it_is_no_actor(nlp: Language, coder: ActorCoder) -> None:
     assert [r.text for r in found(nlp, coder, text)] == ["Iran"]
 
 
+def test_it_after_a_thing_is_not_the_state_before_it(nlp: Language, coder: ActorCoder) -> None:
+    text = "Japan proposed a plan on Monday. It would cut tariffs on rice."
+    assert [r.text for r in found(nlp, coder, text)] == ["Japan"]
+    text = "Rebels seized two towns in the north. They were retaken in March."
+    assert [r.text for r in found(nlp, coder, text)] == ["Rebels"]
+
+
 def test_quote_ids_mark_quotations(nlp: Language) -> None:
     doc = nlp('He said "we will go" and left. \u201cNo,\u201d she said.')
     ids = quote_ids(doc)
@@ -215,3 +223,34 @@ def test_coreference_words_are_read_from_a_file(tmp_path: Path) -> None:
     assert words.possessives == {"its": "body"}
     assert words.state_nouns == {"country"} and words.government_nouns == {"cabinet"}
     assert words.organisations == {"army"} and words.expletive_verbs == {"be"}
+
+
+def rebels(at: int, code: str, match: str) -> ActorMention:
+    ref = ActorRef(
+        text="rebels",
+        name="rebels",
+        code=code,
+        country=code[:3] if code[:3] != "---" else None,
+        agent="REB",
+        span=Span(start=at, end=at + 6),
+        match=match,
+    )
+    return ActorMention(at, at + 1, ref)
+
+
+def test_a_reference_follows_its_own_antecedent_not_an_older_namesake() -> None:
+    before = [
+        rebels(0, "---REB", "agent"),
+        rebels(10, "---REB", "agent"),
+        rebels(12, "---REB", "coref"),
+    ]
+    placed = [rebels(0, "MLIREB", "agent+sentence"), before[1], before[2]]
+    assert [m.ref.code for m in follow_antecedents(before, placed)] == [
+        "MLIREB",
+        "---REB",
+        "---REB",
+    ]
+    placed = [before[0], rebels(10, "NERREB", "agent+article"), before[2]]
+    after = follow_antecedents(before, placed)
+    assert after[2].ref.code == "NERREB"
+    assert after[2].ref.match == "coref"

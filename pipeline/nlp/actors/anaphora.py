@@ -18,7 +18,11 @@ anchor's own sentence (up to the anchor) and the two sentences before it; in
 the nearest sentence that holds an actor of the right kind, every such actor
 must agree (on the code; for "the country" and "the government" on the
 country), and the nearest one is the antecedent. Two candidates that disagree
-("Kishida met Biden. He said ...") leave the mention unresolved.
+("Kishida met Biden. He said ...") leave the mention unresolved. "It"
+refers only as a subject ("it said", not "signed it"), and "it" and "they"
+not past a noun that names no actor but could be what they stand for: in
+"Japan proposed a plan. It would cut tariffs" "it" may be the plan, in
+"Rebels seized two towns. They ..." the towns, so both stay unresolved.
 
 Quotations have their own speaker, so they bound the search. A word outside
 quotations takes antecedents only from outside them ("'Biden is weak,' Trump
@@ -32,6 +36,7 @@ an antecedent of a word inside it.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -50,7 +55,8 @@ WINDOW = 2
 
 _MAX_BACK = 40
 _DEFINITE = frozenset({"the", "this"})
-_PRONOUN_DEPS = frozenset({"nsubj", "nsubjpass", "dobj", "pobj", "dative", "iobj"})
+_PRONOUN_DEPS = frozenset({"nsubj", "nsubjpass"})
+_RIVAL_DEPS = frozenset({"nsubj", "nsubjpass", "dobj", "pobj"})
 _NAMED = frozenset({"name", "alias", "metonym", "dictionary"})
 _QUOTES_OPEN = frozenset({"\u201c"})
 _QUOTES_CLOSE = frozenset({"\u201d"})
@@ -163,6 +169,7 @@ class _Place:
     sentence: int
     quote: int
     quote_sentence: int
+    position: int
 
     def sees(self, seen: _Seen) -> bool:
         """Whether an earlier actor may be the antecedent across quotations."""
@@ -287,7 +294,6 @@ def resolve_references(
         The mentions, with referring ones coded (match ``coref``) and
         resolved pronouns added, in document order.
     """
-    quotes = quote_ids(doc)
     anchors = _mention_anchors(doc, mentions, words)
     owner = owners(mentions, len(doc))
     used = {start for _, start in anchors.values()}
@@ -299,33 +305,91 @@ def resolve_references(
         if lower in wanted and owner[i] is None and i not in used and _token_anchor(doc[i], words):
             items.append((i, -1, None))
     items.sort(key=lambda item: item[0])
-    history: list[_Seen] = []
+    resolver = _Resolver(doc, sentence_of, codes, words, owner)
     out: list[ActorMention] = []
-    opened: dict[int, int] = {}
-    for i, quote in enumerate(quotes):
-        opened.setdefault(quote, sentence_of[i])
     for position, n, mention in items:
-        sentence, quote = sentence_of[position], quotes[position]
-        where = _Place(sentence, quote, opened[quote])
+        where = resolver.place_of(position)
         if mention is None:
-            token = doc[position]
-            kind = _token_anchor(token, words)
-            assert kind is not None
-            found = _antecedent(history, kind, where)
-            if found is None:
-                continue
-            mention = _referring_token(token, kind, found, codes)
-            kinds = found.kinds
+            seen = resolver.pronoun(doc[position], where)
         else:
-            if n in anchors:
-                kind, start = anchors[n]
-                found = _antecedent(history, kind, where)
-                if found is not None and not found.mention.ref.code.startswith(UNKNOWN):
-                    mention = _referring_mention(doc, mention, kind, start, found, codes)
-            kinds = mention_kinds(doc, mention, words)
-        out.append(mention)
-        history.append(_Seen(mention, sentence, quote, kinds))
+            seen = resolver.mention(mention, anchors.get(n), where)
+        if seen is not None:
+            out.append(seen.mention)
+            resolver.history.append(seen)
     return out
+
+
+class _Resolver:
+    """What the walk through one article knows: the actors seen and where words stand."""
+
+    def __init__(
+        self,
+        doc: Doc,
+        sentence_of: Sequence[int],
+        codes: ActorCodes,
+        words: CorefWords,
+        owner: Sequence[int | None],
+    ) -> None:
+        self.doc, self.sentence_of, self.codes, self.words = doc, sentence_of, codes, words
+        self.quotes = quote_ids(doc)
+        self.opened: dict[int, int] = {}
+        for i, quote in enumerate(self.quotes):
+            self.opened.setdefault(quote, sentence_of[i])
+        self.rivals = _rival_nouns(doc, owner)
+        self.history: list[_Seen] = []
+
+    def place_of(self, position: int) -> _Place:
+        """Where the word at ``position`` stands."""
+        quote = self.quotes[position]
+        return _Place(self.sentence_of[position], quote, self.opened[quote], position)
+
+    def _find(self, kind: str, where: _Place) -> _Seen | None:
+        found = _antecedent(self.history, kind, where)
+        rivals = self.rivals.get(kind)
+        if found is None or rivals is None:
+            return found
+        # "Japan proposed a plan. It would cut tariffs": "it" may be the plan.
+        n = bisect_left(rivals, where.position)
+        return found if n == 0 or rivals[n - 1] < found.mention.start else None
+
+    def pronoun(self, token: Token, where: _Place) -> _Seen | None:
+        """A pronoun or "the country" coded as its antecedent, if it has one."""
+        kind = _token_anchor(token, self.words)
+        assert kind is not None
+        found = self._find(kind, where)
+        if found is None:
+            return None
+        mention = _referring_token(token, kind, found, self.codes)
+        return _Seen(mention, where.sentence, where.quote, found.kinds)
+
+    def mention(
+        self, mention: ActorMention, anchor: tuple[str, int] | None, where: _Place
+    ) -> _Seen:
+        """A mention as seen, coded through its antecedent when it refers back."""
+        if anchor is not None:
+            kind, start = anchor
+            found = self._find(kind, where)
+            if found is not None and not found.mention.ref.code.startswith(UNKNOWN):
+                mention = _referring_mention(self.doc, mention, kind, start, found, self.codes)
+        kinds = mention_kinds(self.doc, mention, self.words)
+        return _Seen(mention, where.sentence, where.quote, kinds)
+
+
+def _rival_nouns(doc: Doc, owner: Sequence[int | None]) -> dict[str, list[int]]:
+    """Positions of nouns that are no actor but could be what "it" or "they" stands for."""
+    singular: list[int] = []
+    plural: list[int] = []
+    rows = doc.to_array(["TAG", "DEP"]).tolist()
+    strings = doc.vocab.strings
+    for i, (tag, dep) in enumerate(rows):
+        if owner[i] is not None or strings[dep] not in _RIVAL_DEPS:
+            continue
+        name = strings[tag]
+        if name == "NN":
+            singular.append(i)
+        elif name == "NNS":
+            plural.append(i)
+    return {"body": singular, "group": plural}
 
 
 def _mention_anchors(

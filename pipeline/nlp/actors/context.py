@@ -288,11 +288,11 @@ def follow_antecedents(
     out: list[ActorMention] = []
     for old, new in zip(before, after, strict=True):
         key = (old.ref.name, old.ref.code)
-        if new.ref.match == "coref" and new.ref.code.startswith(UNKNOWN) and key in latest:
+        if new.ref.match != "coref":
+            latest[key] = new
+        elif new.ref.code.startswith(UNKNOWN) and key in latest:
             source = latest[key].ref
             update = {"code": source.code, "country": source.country, "agent": source.agent}
             new = replace(new, ref=new.ref.model_copy(update=update))
-        elif new.ref.code != old.ref.code:
-            latest[key] = new
         out.append(new)
     return out
