@@ -88,6 +88,13 @@ def test_two_countries_in_the_sentence_place_nothing(nlp: Language, coder: Actor
     assert refs["Police"].match == "agent"
 
 
+def test_a_country_in_a_reported_clause_does_not_place_the_speaker(
+    nlp: Language, coder: ActorCoder
+) -> None:
+    text = "Officials said Iran had evaded the sanctions. Britain agreed."
+    assert by_text(nlp, coder, text)["Officials"].code == "---GOV"
+
+
 def test_troops_in_a_country_are_not_its_troops(nlp: Language, coder: ActorCoder) -> None:
     refs = by_text(nlp, coder, "Troops in Mali clashed with rebels near Kidal.")
     assert refs["Troops"].code == "---MIL"

@@ -192,7 +192,7 @@ class ActorCoder:
         mentions = resolve_references(doc, mentions, sentence_of, codes, self._coref_words)
         referred, skip = mentions, located_troops(doc, mentions)
         mentions = place_in_dateline_sentence(mentions, filed, codes, skip)
-        mentions = place_by_sentence(mentions, sentence_of, codes, skip)
+        mentions = place_by_sentence(doc, mentions, sentence_of, codes, skip)
         mentions = place_by_setting(mentions, filed, codes, skip)
         return follow_antecedents(referred, mentions)
 

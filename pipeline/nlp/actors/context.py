@@ -14,7 +14,8 @@ as a suffix on the match value:
   sentence that has a country has the same one ("Pakistan's interior minister
   said police had detained ..." -> PAKCOP; "In Kabul, police arrested ..." ->
   AFGCOP). Two countries in the sentence ("Police said the men had crossed
-  from India into Nepal") leave it alone.
+  from India into Nepal") leave it alone, and a country said in a reported
+  clause does not place the one who says it ("Officials said Iran had ...").
 
 Troops located "in" a country take no country from any context rule
 (:func:`located_troops`).
@@ -249,7 +250,14 @@ def located_troops(doc: Doc, mentions: Sequence[ActorMention]) -> set[int]:
     return found
 
 
+def _reported(doc: Doc, mention: ActorMention) -> frozenset[int]:
+    """The reported clauses (``ccomp``) a mention stands in, by their head tokens."""
+    root = doc[mention.start : mention.end].root
+    return frozenset(t.i for t in (root, *root.ancestors) if t.dep_ == "ccomp")
+
+
 def place_by_sentence(
+    doc: Doc,
     mentions: list[ActorMention],
     sentence_of: Sequence[int],
     codes: ActorCodes,
@@ -257,18 +265,29 @@ def place_by_sentence(
 ) -> list[ActorMention]:
     """An agent of unknown country takes the one country its sentence names, if only one.
 
-    Mentions that start at ``skip`` (:func:`located_troops`) are left alone.
+    A country inside a reported clause the agent is not in does not count:
+    in "Officials said Iran had evaded the sanctions" the officials are not
+    Iran's, while in "Peru's interior minister said police had detained four
+    men" the police are Peru's. Mentions that start at ``skip``
+    (:func:`located_troops`) are left alone.
     """
-    countries: dict[int, set[str]] = {}
+    named: dict[int, list[tuple[str, frozenset[int]]]] = {}
     for mention in mentions:
         if placed_by_text(mention):
             assert mention.ref.country is not None
-            countries.setdefault(sentence_of[mention.start], set()).add(mention.ref.country)
+            entry = (mention.ref.country, _reported(doc, mention))
+            named.setdefault(sentence_of[mention.start], []).append(entry)
     out: list[ActorMention] = []
     for mention in mentions:
-        named = countries.get(sentence_of[mention.start], set())
-        if unplaced(mention) and len(named) == 1 and mention.start not in skip:
-            mention = place(mention, next(iter(named)), "sentence", codes)
+        if unplaced(mention) and mention.start not in skip:
+            clauses = _reported(doc, mention)
+            countries = {
+                country
+                for country, inside in named.get(sentence_of[mention.start], [])
+                if inside <= clauses
+            }
+            if len(countries) == 1:
+                mention = place(mention, countries.pop(), "sentence", codes)
         out.append(mention)
     return out
 
