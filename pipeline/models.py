@@ -156,8 +156,14 @@ class ActorRef(BaseModel):
     span: Span
     match: str = Field(
         default="name",
-        description="How it was found: name, alias, demonym, metonym, title, agent, coref, "
-        "dictionary.",
+        description="How it was found: name, alias, demonym, metonym (a capital or seat of "
+        "government), title (an office-holder named by title), dictionary (a user "
+        "dictionary), coref (refers back to an earlier mention: a surname, a title, a pronoun, "
+        "'the country', 'the government'), agent (an agent noun of unknown country, code "
+        "---XXX). An agent whose country was found adds where: agent+phrase (its own noun "
+        "phrase: 'Russian troops', 'police in Karachi', 'the ministry of defence of Japan'), "
+        "agent+sentence (the one country its sentence names), agent+dateline (the story's "
+        "dateline), agent+article (the country the article names most, by a clear margin).",
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 import spacy
 
 from pipeline.nlp.actors.coder import ActorCoder, ActorMention
+from pipeline.nlp.actors.codes import code_sets, load_code_sets
 from pipeline.tools import build_gazetteer
 from pipeline.tools.build_gazetteer import DATA_DIR
 
@@ -146,11 +147,14 @@ def test_a_dateline_places_the_story_and_its_unknown_agents(nlp: Any, coder: Act
     assert "KABUL" not in got
     assert got["Police"] == "AFGCOP" and got["rebels"] == "AFGREB"
     assert got["Police in Iran"] == "IRNCOP"
-    # later sentences keep their unknown agents; no dateline, no change
-    assert codes(nlp, coder, "KABUL (AFP) - Talks ended. Police arrested rebels.")["Police"] == (
-        "---COP"
-    )
-    assert codes(nlp, coder, "In Kabul: police arrested rebels.")["police"] == "---COP"
+    # later sentences take the dateline's place too, marked as taken from it
+    later = {m.ref.text: m.ref for m in find(nlp, coder, "KABUL (AFP) - Talks ended. Police left.")}
+    assert later["Police"].code == "AFGCOP"
+    assert later["Police"].match == "agent+dateline"
+    # no dateline: the one country of the sentence places its agents
+    found = {m.ref.text: m.ref for m in find(nlp, coder, "In Kabul: police arrested rebels.")}
+    assert found["police"].code == "AFGCOP"
+    assert found["police"].match == "agent+sentence"
 
 
 def test_coordinated_agents_share_the_country(nlp: Any, coder: ActorCoder) -> None:
@@ -384,3 +388,27 @@ def test_every_data_file_parses() -> None:
     for path in Path(DATA_DIR).glob("*.toml"):
         with path.open("rb") as handle:
             assert tomllib.load(handle), path.name
+
+
+def test_code_sets_are_read_from_the_agents_file(tmp_path: Path) -> None:
+    path = tmp_path / "agents.toml"
+    path.write_text(
+        '[labels]\nGOV = "government"\nSEP = "separatists"\n'
+        '[regions]\nAFR = "Africa"\n[non_state]\nIGO = "intergovernmental"\n',
+        encoding="utf-8",
+    )
+    sets = load_code_sets(path)
+    assert sets.agents == {"GOV", "SEP"}
+    assert sets.regions == {"AFR"}
+    assert sets.non_state == {"IGO"}
+
+
+def test_every_agent_code_of_the_data_has_a_label() -> None:
+    with (DATA_DIR / "agents.toml").open("rb") as handle:
+        data = tomllib.load(handle)
+    used = {table["code"] for table in data["agent"]}
+    assert used <= set(data["labels"]), used - set(data["labels"])
+    sets = code_sets()
+    assert {"SEP", "SET", "INS", "NGM", "IGO", "NGO"} <= sets.agents
+    assert not sets.regions & sets.agents
+    assert "NGO" in sets.non_state and "AFR" in sets.regions
