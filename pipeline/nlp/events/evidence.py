@@ -21,6 +21,13 @@ MATCH_SCORE = {
     "metonym": 0.5,
     "demonym": 0.5,
     "coref": 0.0,
+    # An agent noun: with the country its own phrase gives ("Russian troops"), with
+    # one the text around it gives (its sentence, the dateline, the article's main
+    # country: less sure), or with none ("---COP").
+    "agent+phrase": 0.25,
+    "agent+sentence": 0.1,
+    "agent+dateline": 0.0,
+    "agent+article": 0.0,
     "agent": 0.0,
 }
 # How an actor was attached to the event, for the "direct" feature.
