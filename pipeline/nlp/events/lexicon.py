@@ -26,13 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.nlp.data import data_file, read_toml
-from pipeline.nlp.events.patterns import (
-    NULL_CODE,
-    Pattern,
-    Slot,
-    index_patterns,
-    merge_indexes,
-)
+from pipeline.nlp.events.patterns import NULL_CODE, Pattern, Slot, index_patterns
 
 
 def _read_toml(name: str, path: Path | None) -> dict[str, Any]:
@@ -204,7 +198,8 @@ def _merged(
     numbered = [p if p.order == i else replace(p, order=i) for i, p in enumerate(extra)]
     if not numbered:
         return own
-    return merge_indexes(own, index_patterns(numbered))
+    mine = {id(p): p for patterns in own.values() for p in patterns}  # once, whatever its heads
+    return index_patterns([*mine.values(), *numbered])
 
 
 @dataclass(frozen=True)
@@ -277,8 +272,9 @@ class Lexicon:
         The precedence is that of :func:`~pipeline.nlp.events.patterns.index_patterns`:
         the most specific pattern first; on a tie a pattern of higher priority (a
         user's dictionary, 1) before the own lexicon's (0), then the earlier one.
-        The given patterns are numbered in the order given, so of two
-        dictionaries loaded one after the other the first wins a tie: "cut ties"
+        The given patterns are numbered in the order given (a pattern already
+        at its place keeps its object), so of two dictionaries loaded one
+        after the other the first wins a tie: "cut ties"
         in a user's file beats the own "cut ties", while the own "fire rockets at"
         still beats a user's bare "fire".
         """

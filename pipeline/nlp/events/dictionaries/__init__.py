@@ -132,6 +132,7 @@ def load_verb_dictionary(
     *,
     syntax: Syntax | None = None,
     strict: bool = True,
+    first_order: int = 0,
 ) -> VerbDictionary:
     """Read a PETRARCH-2 or TABARI verb dictionary into patterns (priority 1).
 
@@ -143,6 +144,8 @@ def load_verb_dictionary(
             lacks stops loading. False: such a line is left out, and all of
             them are named in one warning (``rejected``); a file that cannot
             be read, or a malformed block or synset header, still stops it.
+        first_order: The ``order`` of the first pattern: give a file loaded
+            after others the count of their patterns, so the orders run on.
 
     Returns:
         The patterns (``lexicon`` = the file name, ``line``, ``verb`` = the
@@ -160,7 +163,7 @@ def load_verb_dictionary(
         structure = read_structure(read_text(path), path.name, strict=strict)
         chosen = syntax or detect_syntax(structure)
         words = vocabulary()["prepositions"]
-        compiler = Compiler(structure, chosen, codebook, strict, words.__contains__)
+        compiler = Compiler(structure, chosen, codebook, strict, words.__contains__, first_order)
         patterns = compiler.run()
         transformations = _transformations(compiler)
     dictionary = VerbDictionary(
@@ -248,13 +251,16 @@ def extend_lexicon(
     strict: bool = True,
 ) -> Lexicon:
     """The lexicon with every dictionary of ``paths`` on top, later files after earlier ones."""
-    if not paths:
+    loaded: list[VerbDictionary] = []
+    for path in paths:
+        start = sum(len(d.verbs) for d in loaded)
+        loaded.append(load_verb_dictionary(path, codebook, strict=strict, first_order=start))
+        log_transformations(loaded[-1], lexicon)
+    if not loaded:
         return lexicon
-    loaded = [load_verb_dictionary(p, codebook, strict=strict) for p in paths]
-    for dictionary in loaded:
-        log_transformations(dictionary, lexicon)
     verbs: Iterable[Pattern] = (p for d in loaded for p in d.verbs)
-    return lexicon.with_patterns(verbs)
+    with _no_gc():
+        return lexicon.with_patterns(verbs)
 
 
 __all__ = [

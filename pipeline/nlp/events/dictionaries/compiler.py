@@ -122,6 +122,7 @@ class Compiler:
     codebook: Codebook
     strict: bool
     is_prep_word: Callable[[str], bool]
+    first_order: int = 0
     patterns: list[Pattern] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     duplicates: int = 0
@@ -394,7 +395,7 @@ class Compiler:
             code=code.active,
             passive_code=code.passive,
             text=text,
-            order=len(self.patterns),
+            order=self.first_order + len(self.patterns),
             lexicon=self.source,
             line=line,
             verb=verb,
