@@ -401,10 +401,14 @@ class Compiler:
             verb=verb,
             priority=1,
         )
+        seen = self._seen.get(slots)
+        if seen is None:  # the usual case: no earlier line has these slots
+            self._seen[slots] = dict.fromkeys(heads, pattern)
+            self.patterns.append(pattern)
+            return
         keep: set[str] = set()
         duplicate = False
-        seen = self._seen.setdefault(slots, {})
-        for head in sorted(heads):
+        for head in heads:
             first = seen.get(head)
             if first is None:
                 seen[head] = pattern
