@@ -101,6 +101,11 @@ class Settings(BaseSettings):
         description="CAMEO verb-pattern dictionaries (PETRARCH-2 or TABARI syntax); their "
         "patterns win over the project's own lexicon on the same pattern.",
     )
+    verb_dictionaries_strict: bool = Field(
+        default=True,
+        description="A malformed line or unknown CAMEO code in a verb dictionary stops the "
+        "start; false leaves such lines out with one warning (the reference files have some).",
+    )
     issue_dictionaries: Annotated[list[Path], NoDecode] = Field(
         default_factory=list,
         description="Phoenix-format issue dictionaries: issues become topic labels.",

@@ -40,13 +40,16 @@ from pipeline.models import (
     EnrichedArticle,
     EventTone,
     Location,
+    Provenance,
     Span,
     Tone,
     TopicScore,
 )
 from pipeline.nlp.actors.coder import ActorCoder, ActorMention
 from pipeline.nlp.events.coder import CodedEvent, EventCoder, event_id
+from pipeline.nlp.events.dictionaries import extend_lexicon
 from pipeline.nlp.events.lexicon import Codebook, Lexicon
+from pipeline.nlp.events.patterns import Pattern
 from pipeline.nlp.issues import DiscardFilter, Discards, IssueTagger
 from pipeline.nlp.places import Gazetteer, event_location, find_locations, place_roots
 from pipeline.nlp.tokens import doc_from_tokens, sentences_from_doc, tokens_from_doc
@@ -70,6 +73,7 @@ class NlpConfig:
     actor_dictionaries: tuple[Path, ...] = ()
     agent_dictionaries: tuple[Path, ...] = ()
     verb_dictionaries: tuple[Path, ...] = ()
+    verb_dictionaries_strict: bool = True
     issue_dictionaries: tuple[Path, ...] = ()
     discard_dictionaries: tuple[Path, ...] = ()
     max_chars: int = 100_000
@@ -82,6 +86,7 @@ class NlpConfig:
             actor_dictionaries=tuple(settings.actor_dictionaries),
             agent_dictionaries=tuple(settings.agent_dictionaries),
             verb_dictionaries=tuple(settings.verb_dictionaries),
+            verb_dictionaries_strict=settings.verb_dictionaries_strict,
             issue_dictionaries=tuple(settings.issue_dictionaries),
             discard_dictionaries=tuple(settings.discard_dictionaries),
             max_chars=settings.max_nlp_chars,
@@ -128,12 +133,14 @@ class Analyzer:
 
         ``parse=False`` loads what ``enrich`` and ``code`` need and leaves out the
         spaCy components and the actor dictionaries, which only ``annotate``
-        uses: for a worker whose parse runs in a child process. The issue and
-        discard dictionaries are loaded either way: ``enrich`` and ``code`` use
-        them, and they run wherever ``parse=False`` is loaded.
+        uses: for a worker whose parse runs in a child process. The verb, issue
+        and discard dictionaries are loaded either way: ``enrich`` and ``code``
+        use them, and they run wherever ``parse=False`` is loaded (verb
+        dictionaries in order, later files after earlier ones).
 
         Raises:
-            DictionaryFormatError: A user dictionary cannot be read (file and line).
+            DictionaryFormatError: An issue or discard dictionary cannot be read.
+            VerbDictionaryError: A verb dictionary cannot be read (``file:line: ...``).
         """
         if parse:
             nlp = spacy.load(config.spacy_model)
@@ -144,7 +151,15 @@ class Analyzer:
         if extra:
             nlp.select_pipes(disable=extra)
         codebook = Codebook.load()
-        coder = EventCoder(codebook, Lexicon.load(codebook=codebook))
+        # The user's verb dictionaries load in both modes: the code stage runs here.
+        lexicon = extend_lexicon(
+            Lexicon.load(codebook=codebook),
+            config.verb_dictionaries,
+            codebook,
+            strict=config.verb_dictionaries_strict,
+        )
+        tone = ToneScorer()
+        coder = EventCoder(codebook, lexicon, tone=tone)
         if parse:
             actors = ActorCoder.load(config.actor_dictionaries, config.agent_dictionaries)
         else:
@@ -155,7 +170,7 @@ class Analyzer:
             actors,
             coder,
             TopicTagger.load(),
-            ToneScorer(),
+            tone,
             Gazetteer.load(),
             issues=IssueTagger.load(config.issue_dictionaries),
             discards=DiscardFilter.load(config.discard_dictionaries),
@@ -302,12 +317,7 @@ class Analyzer:
         )
         code = third_location(event.code, location, event.source, event.target)
         entry = self.coder.codebook.get(code)
-        tone = EventTone(
-            sentence=sentence.tone
-            or self.tone.score(body[sentence.span.start : sentence.span.end]),
-            document=item.tone,
-            dyad=index.dyad_tone(event.source, event.target),
-        )
+        tone = self._tone(item, position, event, index)
         topics: list[TopicScore] = sentence.topics or item.topics
         return DiplomaticEvent(
             event_id=event_id(
@@ -340,10 +350,38 @@ class Analyzer:
             confidence=event.confidence,
             negated=event.negated,
             modality=event.modality,
+            provenance=provenance_of(event.rule),
             pipeline_version=pipeline_version,
             ingested_at=article.received_at,
             emitted_at=emitted_at,
         )
+
+    def _tone(
+        self, item: EnrichedArticle, position: int, event: CodedEvent, index: ArticleIndex
+    ) -> EventTone:
+        sentence = item.sentences[position]
+        body = item.article.body
+        return EventTone(
+            sentence=sentence.tone
+            or self.tone.score(body[sentence.span.start : sentence.span.end]),
+            document=item.tone,
+            dyad=index.dyad_tone(event.source, event.target),
+        )
+
+
+def provenance_of(rule: Pattern | None) -> Provenance | None:
+    """Where the pattern that coded an event is written (``None``: no pattern coded it).
+
+    A user's dictionary pattern names the file, the line as written, its line
+    number and verb block ("my-verbs.txt", "- * (TO BORDER) [154]", 12, "RUSH");
+    one of the own lexicon names its file and key ("verbs.toml", "meet"), so a
+    wrong code leads straight to the entry to fix.
+    """
+    if rule is None:
+        return None
+    return Provenance(
+        lexicon=rule.lexicon or "verbs.toml", entry=rule.text, line=rule.line, verb=rule.verb
+    )
 
 
 def third_location(

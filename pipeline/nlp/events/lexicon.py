@@ -21,7 +21,7 @@ Quad    Meaning                     CAMEO roots
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +192,16 @@ def _own_pattern_files() -> list[tuple[str, dict[str, Any]]]:
     return [(f"{LEXICON_DIR}/{n}", read_toml("cameo", LEXICON_DIR, n)) for n in names]
 
 
+def _merged(
+    own: Mapping[str, tuple[Pattern, ...]], extra: Iterable[Pattern]
+) -> Mapping[str, tuple[Pattern, ...]]:
+    numbered = [p if p.order == i else replace(p, order=i) for i, p in enumerate(extra)]
+    if not numbered:
+        return own
+    mine = {id(p): p for patterns in own.values() for p in patterns}  # once, whatever its heads
+    return index_patterns([*mine.values(), *numbered])
+
+
 @dataclass(frozen=True)
 class StatementTone:
     """How a statement with no event of its own is coded by the tone of what it says."""
@@ -295,6 +305,24 @@ class Lexicon:
         if codebook is not None:
             lexicon.check(codebook)
         return lexicon
+
+    def with_patterns(self, verbs: Iterable[Pattern], nouns: Iterable[Pattern] = ()) -> Lexicon:
+        """A new lexicon whose indexes hold ``verbs`` and ``nouns`` beside its own patterns.
+
+        The precedence is that of :func:`~pipeline.nlp.events.patterns.index_patterns`:
+        the most specific pattern first; on a tie a pattern of higher priority (a
+        user's dictionary, 1) before the own lexicon's (0), then the earlier one.
+        The given patterns are numbered in the order given (a pattern already
+        at its place keeps its object), so of two dictionaries loaded one
+        after the other the first wins a tie: "cut ties"
+        in a user's file beats the own "cut ties", while the own "fire rockets at"
+        still beats a user's bare "fire".
+        """
+        return replace(
+            self,
+            verbs=_merged(self.verbs, verbs),
+            nouns=_merged(self.nouns, nouns),
+        )
 
     def check(self, codebook: Codebook) -> None:
         """Raise ``ValueError`` if a pattern or transform yields a code the codebook lacks."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Literal
 
 from spacy.tokens import Token
@@ -159,14 +160,18 @@ class PatternMatch:
 
 
 def index_patterns(patterns: Iterable[Pattern]) -> dict[str, tuple[Pattern, ...]]:
-    """Patterns by head, most specific first, then the user's, then in file order."""
-    index: dict[str, list[Pattern]] = {}
+    """Patterns by head, most specific first, then the user's, then in file order.
+
+    The sort key is computed once a pattern, not once a head: a reference
+    dictionary gives a pattern up to forty heads (a verb block's synonyms).
+    """
+    index: dict[str, list[tuple[tuple[int, int, int], Pattern]]] = {}
     for pattern in patterns:
+        key = (-pattern.specificity, -pattern.priority, pattern.order)
         for head in pattern.heads:
-            index.setdefault(head, []).append(pattern)
+            index.setdefault(head, []).append((key, pattern))
     return {
-        head: tuple(sorted(items, key=lambda p: (-p.specificity, -p.priority, p.order)))
-        for head, items in index.items()
+        head: tuple(p for _, p in sorted(items, key=itemgetter(0))) for head, items in index.items()
     }
 
 
