@@ -49,7 +49,7 @@ from pipeline.nlp.event_places import LEAD_SENTENCES, ArticlePlaces, EventSite
 from pipeline.nlp.events.coder import CodedEvent, EventCoder, event_id
 from pipeline.nlp.events.lexicon import Codebook, Lexicon
 from pipeline.nlp.places import Gazetteer, find_locations
-from pipeline.nlp.sentences import mark_paragraphs, uncodable
+from pipeline.nlp.sentences import VERB_TAGS, kind_of, mark_paragraphs
 from pipeline.nlp.tokens import doc_from_tokens, sentences_from_doc, tokens_from_doc
 from pipeline.nlp.tone import ToneScorer, combine
 from pipeline.nlp.topics import TopicTagger
@@ -310,6 +310,7 @@ class Analyzer:
             sentence_start=sentence.token_start,
             sentence_end=sentence.token_end,
             actors=(event.source, event.target) if event.target else (event.source,),
+            code=event.code,
             root=entry.root,
             quad_class=entry.quad_class,
             current=when is None or (story is not None and is_current(when, story)),
@@ -366,9 +367,17 @@ class ArticleIndex:
         actor_tokens = {i for m in mentions for i in range(m.start, m.end)}
         self._position = {s.token_start: n for n, s in enumerate(item.sentences)}
         self._starts = [s.token_start for s in item.sentences]
-        text = item.article.body  # the doc's text, or its start when the parse cut it
+        # From the serialised columns, not the doc: a spaCy token is costly to make.
+        body, pos = item.article.body, item.tokens.pos
         self.codable = [
-            uncodable(doc, s.token_start, s.token_end, text) is None for s in self.sentences
+            kind_of(
+                body,
+                s.span.start,
+                s.span.end,
+                any(pos[i] in VERB_TAGS for i in range(s.token_start, s.token_end)),
+            )
+            is None
+            for s in self.sentences
         ]
         pairs = zip(self.sentences, self.codable, strict=True)
         lead = [(s.token_start, s.token_end) for s, ok in pairs if ok]

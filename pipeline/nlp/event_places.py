@@ -28,10 +28,15 @@ PLACE_PREPS = frozenset(
 MATERIAL_QUADS = frozenset({2, 4})
 """GDELT quad classes of material cooperation (roots 06-08) and conflict (14-20): events
 that happen on the ground somewhere, unlike statements."""
+VISITS = {"042": 1, "043": 0}
+"""A visit happens at the host's: the target's for "make a visit" (042), the source's for
+"host a visit" (043), index into the event's actors."""
 SOURCE_GROUND_ROOTS = frozenset({"14", "15", "17"})
 """Protests, force postures and coercion (arrests, raids) happen where the source is
 ("San Jose police arrested ..."); the other material events where the target is ("Israel
 struck Gaza", "Japan sent aid to Haiti")."""
+_LOCATIVE = frozenset({"in", "at", "inside", "outside", "within"})
+"""Prepositions that only ever say where: their object is a place, not a party."""
 _MODIFIER_DEPS = frozenset({"compound", "amod", "nmod", "poss", "npadvmod"})
 _GOVERNING_DEPS = frozenset({"dobj", "pobj", "nsubj", "nsubjpass", "attr", "npadvmod", "prep"})
 """Links a place preposition may hang from on its way down from the event's word."""
@@ -55,6 +60,7 @@ class EventSite:
     sentence_start: int
     sentence_end: int
     actors: tuple[ActorRef, ...]
+    code: str
     root: str
     quad_class: int
     current: bool = True
@@ -127,6 +133,8 @@ class ArticlePlaces:
         1. A place the event's words govern through a place preposition, a
            few words down at most: "met in Geneva", "clashes near the border
            town of Spin Boldak", "talks at the UN headquarters in New York";
+           one in an in/at phrase of the event's own word even when the actor
+           coder took it for a party ("a summit in Beijing");
            "in the capital" is the capital of the one country the sentence
            names (or the event's actors share); the place a "where" clause
            describes ("in Hebron, where soldiers shot two men").
@@ -138,15 +146,16 @@ class ArticlePlaces:
            Americans who are detained in China"). Never a place that is one of
            the event's actors, one that qualifies a noun ("U.S. concerns"), or
            one deep in a noun phrase ("deaths in the United States").
-        3. Else, for a material event (roots 06-08 and 14-20), the actor on
-           whose ground it happens (:data:`SOURCE_GROUND_ROOTS`) when that
-           actor is a place ("Israel struck Gaza" -> Gaza) or its phrase names
-           a city ("San Jose police arrested ..." -> San Jose); the dateline's
+        3. Else, for a material event (roots 06-08 and 14-20) or a visit, the
+           actor on whose ground it happens (:data:`SOURCE_GROUND_ROOTS`,
+           :data:`VISITS`) when that actor is a place ("Israel struck Gaza" ->
+           Gaza, "Clinton visited Romania" -> Romania) or its phrase names a
+           city ("San Jose police arrested ..." -> San Jose); the dateline's
            place instead when it lies in the same country, being more
            specific. A statement between two countries ("China criticised
            Japan") happens in neither.
         4. Else the dateline's place ("KABUL (AFP) -"); for a material event
-           without one, the place the story's lead is set in. Both say where
+           or a visit without one, the place the story's lead is set in. Both say where
            the story happens now, so neither places an event its sentence
            dates to another time ("Iran expelled the ambassador in 1979").
         """
@@ -160,7 +169,7 @@ class ArticlePlaces:
         if nearby is not None:
             return nearby
         dateline = self.dateline if site.current else None
-        if not material:
+        if not material and site.code not in VISITS:
             return dateline
         ground = self._actor_ground(site)
         if ground is not None:
@@ -171,37 +180,42 @@ class ArticlePlaces:
 
     # ------------------------------------------------------------------ steps
 
-    def _usable(self, loc: Location, site: EventSite) -> bool:
-        """In the event's sentence, and not one of its actors."""
+    def _in_sentence_span(self, loc: Location, site: EventSite) -> bool:
         doc = self.doc
         assert loc.span is not None
         last = doc[site.sentence_end - 1]
-        if (
-            not doc[site.sentence_start].idx
-            <= loc.span.start
-            <= loc.span.end
-            <= last.idx + len(last)
-        ):
+        first = doc[site.sentence_start].idx
+        return first <= loc.span.start <= loc.span.end <= last.idx + len(last)
+
+    def _usable(self, loc: Location, site: EventSite) -> bool:
+        """In the event's sentence, and not one of its actors."""
+        assert loc.span is not None
+        if not self._in_sentence_span(loc, site):
             return False
         return not any(_overlap(loc.span, a.span) for a in site.actors)
 
     def _governed(self, site: EventSite) -> Location | None:
         found: list[Location] = []
         level = list(site.trigger)
-        for _ in range(_DOWN):
+        for depth in range(_DOWN):
             below: list[Token] = []
             for node in level:
                 for child in node.children:
                     if child.lower_ in PLACE_PREPS and child.dep_ == "prep":
-                        found.extend(self._under_prep(child, site))
+                        # "a summit in Beijing": a place the event's own word puts it in
+                        # is its place, even if the actor coder took it for a party.
+                        own = depth == 0 and child.lower_ in _LOCATIVE
+                        for loc in self._under_prep(child, site):
+                            if own or self._usable(loc, site):
+                                found.append(loc)
                     if child.dep_ in _GOVERNING_DEPS:
                         below.append(child)
             level = below
         where = self._where_clause(site.head)
-        if where is not None:
+        if where is not None and self._usable(where, site):
             found.append(where)
         usable = sorted(
-            (loc for loc in found if self._usable(loc, site)),
+            (loc for loc in found if self._in_sentence_span(loc, site)),
             key=lambda loc: loc.span.start if loc.span else 0,
         )
         known = [loc for loc in usable if loc.country is not None]
@@ -257,15 +271,22 @@ class ArticlePlaces:
 
     def _named_site(self, noun: Token) -> Location | None:
         """The entity ``noun`` heads, when the gazetteer knows its name as a place."""
-        if noun.ent_type_ in ("", "PERSON", "NORP", "DATE", "TIME", "CARDINAL"):
-            return None
         doc = self.doc
-        start, end = noun.i, noun.i + 1
-        while start > 0 and doc[start].ent_iob_ == "I":
-            start -= 1
-        while end < len(doc) and doc[end].ent_iob_ == "I":
-            end += 1
-        words = doc[start:end]
+        if noun.ent_type_ in ("PERSON", "NORP", "DATE", "TIME", "CARDINAL"):
+            return None
+        if not noun.ent_type_:
+            # A name the tagger missed altogether: "a summit in Beijing by Tony Blair".
+            if noun.pos_ != "PROPN":
+                return None
+            start = min([noun.i] + [c.i for c in noun.lefts if c.dep_ == "compound"])
+            words = doc[start : noun.i + 1]
+        else:
+            start, end = noun.i, noun.i + 1
+            while start > 0 and doc[start].ent_iob_ == "I":
+                start -= 1
+            while end < len(doc) and doc[end].ent_iob_ == "I":
+                end += 1
+            words = doc[start:end]
         place = self.gazetteer.resolve(words.text)
         if place is None:
             return None
@@ -312,12 +333,10 @@ class ArticlePlaces:
 
     def _actor_ground(self, site: EventSite) -> Location | None:
         """The place of the actor on whose ground a material event happens."""
-        if site.root in SOURCE_GROUND_ROOTS:
-            actor: ActorRef | None = site.actors[0]
-        else:
-            actor = site.actors[1] if len(site.actors) > 1 else None
-        if actor is None:
+        side = VISITS.get(site.code, 0 if site.root in SOURCE_GROUND_ROOTS else 1)
+        if side >= len(site.actors):
             return None
+        actor = site.actors[side]
         doc = self.doc
         span = doc.char_span(actor.span.start, actor.span.end, alignment_mode="expand")
         if span is None or len(span) == 0:

@@ -8,9 +8,10 @@ Two steps, both cheap and deterministic:
   respects; left to itself the parser glues a heading to the paragraph after
   it ("Talks in Geneva\n\nThe ministers met ...") and splits a leading quote
   mark off the quotation it opens.
-* :func:`uncodable` says why a sentence of the parsed ``Doc`` is no sentence
-  to code events from (a heading, a byline, a caption, a line without a
-  verb); its text still belongs to the article, for tone and topics.
+* :func:`uncodable` (:func:`kind_of` on offsets and tags) says why a sentence
+  of the parsed ``Doc`` is no sentence to code events from (a heading, a
+  byline, a caption, a line without a verb); its text still belongs to the
+  article, for tone and topics.
 
 :func:`clause_head` and :func:`governs` tell which clause a word belongs to,
 for the place and date of an event.
@@ -24,6 +25,7 @@ from collections.abc import Iterator
 from spacy.tokens import Doc, Token
 
 OPENING_QUOTES = frozenset({'"', "\u201c", "\u2018", "'", "\u00ab", "``", "\u201e"})
+CLOSING_MARKS = frozenset({'"', "\u201d", "\u2019", "'", "\u00bb", "''", ")", "]"})
 _TERMINAL = re.compile(r"[.!?][\"'\u201d\u2019)\]]*$")
 _HEADING_WORDS = 12
 """A heading or a one-line fragment is at most this many words long."""
@@ -108,7 +110,10 @@ def mark_paragraphs(doc: Doc, text: str | None = None) -> Doc:
     is the parser's mistake ("U.S.\n\nColin | Powell said"). A quote mark at
     a paragraph start opens the quotation, so it starts the sentence and the
     quoted words continue it ('"We asked the United States ...," North Korea
-    said': spaCy otherwise leaves the mark at the end of the sentence before).
+    said': spaCy otherwise leaves the mark at the end of the sentence before);
+    the quote marks and brackets that end a paragraph close its last sentence
+    ('... what they cannot report."': spaCy otherwise makes the mark a
+    sentence of its own or hands it to the next paragraph).
     ``text`` is ``doc.text`` when the caller has it (spaCy builds it anew on each call).
     """
     by_offset = {tok.idx: tok.i for tok in doc if not tok.is_space}
@@ -117,6 +122,12 @@ def mark_paragraphs(doc: Doc, text: str | None = None) -> Doc:
         if i is None:
             continue
         doc[i].is_sent_start = True
+        closing = i - 1
+        while closing > 0 and doc[closing].is_space:
+            closing -= 1
+        while closing > 0 and doc[closing].text in CLOSING_MARKS:
+            doc[closing].is_sent_start = False
+            closing -= 1
         following = i + 1
         while following < len(doc) and doc[following].is_space:
             following += 1
@@ -156,8 +167,26 @@ def _byline(words: list[str], text: str) -> bool:
     return all(w[0].isupper() or w.lower() in ("and", "in", "of") for w in words[1:])
 
 
-def uncodable(doc: Doc, start: int, end: int, text: str | None = None) -> str | None:
+VERB_TAGS = frozenset({"VERB", "AUX"})
+
+
+def uncodable(doc: Doc, start: int, end: int) -> str | None:
     """Why the sentence ``doc[start:end]`` is not one to code events from, or ``None``.
+
+    See :func:`kind_of`, which this calls with the sentence's offsets.
+    """
+    text = doc.text
+    span = doc[start:end]
+    first, last = span.start_char, span.end_char
+    while first < last and text[first].isspace():
+        first += 1
+    while last > first and text[last - 1].isspace():
+        last -= 1
+    return kind_of(text, first, last, any(tok.pos_ in VERB_TAGS for tok in span))
+
+
+def kind_of(text: str, first: int, last: int, has_verb: bool) -> str | None:
+    """Why the sentence ``text[first:last]`` is not one to code events from, or ``None``.
 
     * ``"caption"``: its paragraph carries a photo credit or a position mark
       ("Wang Yi (L) shakes hands with Antony Blinken ... REUTERS/Jonathan
@@ -171,16 +200,13 @@ def uncodable(doc: Doc, start: int, end: int, text: str | None = None) -> str | 
 
     A line that lost its final stop but is a sentence ("This position was
     reversed last week") is coded: it has a verb and is not title case.
-    ``text`` is ``doc.text``, or a text that starts with it (the article's body, which
-    the parse may have cut), given by a caller that classifies every sentence.
+
+    Args:
+        text: The article's text (or a text that starts with it).
+        first: Offset of the sentence's first character (not whitespace).
+        last: Offset after its last character.
+        has_verb: Whether a word of the sentence is tagged VERB or AUX.
     """
-    text = doc.text if text is None else text
-    span = doc[start:end]
-    first, last = span.start_char, span.end_char
-    while first < last and text[first].isspace():
-        first += 1
-    while last > first and text[last - 1].isspace():
-        last -= 1
     sentence = text[first:last]
     words = sentence.split()
     if not words:
@@ -191,7 +217,6 @@ def uncodable(doc: Doc, start: int, end: int, text: str | None = None) -> str | 
     whole_line = not before.strip() and not after.strip()
     if whole_line and _byline(words, sentence):
         return "byline"
-    has_verb = any(tok.pos_ in ("VERB", "AUX") for tok in span)
     if (
         whole_line
         and len(words) <= _HEADING_WORDS
@@ -217,7 +242,8 @@ def governs(upper: Token, lower: Token) -> bool:
     """Whether ``lower`` is ``upper`` or below it in the same clause, a few links down at most.
 
     Conjoined verbs and infinitives share their clause's time and place ("met
-    on Monday and signed", "agreed on Monday to resume"); a relative,
+    on Monday and signed", "agreed on Monday to resume", "rallied in Seoul to
+    protest"); a relative,
     adverbial or reported clause has its own ("troops entered Gaza on Tuesday,
     which Hamas seized in June"; "said on Friday that Iran had attacked").
     """
@@ -225,10 +251,15 @@ def governs(upper: Token, lower: Token) -> bool:
     for _ in range(_MAX_CLIMB):
         if node.i == upper.i:
             return True
-        if node.head.i == node.i or node.dep_ in SUBORDINATE:
+        if node.head.i == node.i or (node.dep_ in SUBORDINATE and not _purpose(node)):
             return False
         node = node.head
     return False
+
+
+def _purpose(verb: Token) -> bool:
+    """An infinitive of purpose shares its clause's time and place: "rallied to protest"."""
+    return verb.dep_ == "advcl" and any(c.lower_ == "to" and c.dep_ == "aux" for c in verb.children)
 
 
 SUBORDINATE = frozenset(

@@ -173,3 +173,32 @@ def test_locations_carry_their_span(analyzer: Any) -> None:
         location: Location | None = event.location
         assert location is not None and location.span is not None
         assert body[location.span.start : location.span.end] == location.text
+
+
+def test_a_visit_happens_at_the_host(analyzer: Any) -> None:
+    found = events(analyzer, "Chinese President Xi Jinping visited Vietnam on Tuesday.")
+    assert {(e.cameo_code, e.location.country if e.location else None) for e in found} == {
+        ("042", "VNM")
+    }
+    found = events(analyzer, "Vietnam hosted Chinese President Xi Jinping on Tuesday.")
+    assert {(e.cameo_code, e.location.country if e.location else None) for e in found} == {
+        ("043", "VNM")
+    }
+
+
+def test_an_infinitive_of_purpose_shares_its_clause_place(analyzer: Any) -> None:
+    found = events(analyzer, "Antony Blinken was in Geneva on Tuesday to meet Sergei Lavrov.")
+    assert places_of(found) == {"Geneva"}
+    assert {str(e.event_date) for e in found} == {"2023-10-24"}
+
+
+def test_an_in_phrase_of_the_event_word_is_its_place_even_if_taken_for_a_party(
+    analyzer: Any,
+) -> None:
+    # The actor coder reads "Beijing" as China, a party of the summit; it is also where.
+    found = events(analyzer, "The deal was announced during a summit in Beijing by Tony Blair.")
+    summit = [e for e in found if e.trigger == "summit"]
+    assert summit and places_of(summit) == {"Beijing"}
+    # Deeper down, a place that is an actor is the topic, not the place.
+    found = events(analyzer, "Britain criticised the crackdown in China on Monday.")
+    assert places_of(found) == {None}

@@ -75,6 +75,18 @@ def test_a_leading_quote_belongs_to_the_sentence_it_opens(parse: Callable[[str],
     assert sentences[0] == "Seoul and Washington held joint drills on Friday."
 
 
+def test_a_closing_quote_belongs_to_the_sentence_it_closes(parse: Callable[[str], Doc]) -> None:
+    text = (
+        'The minister said the rules were "an attempt to tell people what they can and '
+        'cannot report."\n\nOn May 25, the ministers met again.'
+    )
+    assert texts(parse(text)) == [
+        'The minister said the rules were "an attempt to tell people what they can and '
+        'cannot report."',
+        "On May 25, the ministers met again.",
+    ]
+
+
 def test_a_fragment_paragraph_does_not_swallow_the_next_name(parse: Callable[[str], Doc]) -> None:
     doc = parse("U.S.\n\nColin Powell said that Iran had a plan.")
     assert texts(doc) == ["U.S.", "Colin Powell said that Iran had a plan."]
