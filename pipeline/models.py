@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Bumped whenever a field changes meaning or shape or a field is added.
 
 2: ``AnnotatedArticle.tokens`` became columnar (``Tokens``); readers still
@@ -26,6 +26,9 @@ accept the list of token objects of version 1.
 3: ``DiplomaticEvent`` gained ``provenance`` (the lexicon entry that coded it)
 and ``event_date`` (when the sentence dates the event); both are optional, so
 version-2 events still read.
+4: ``DiplomaticEvent`` gained ``event_date_precision`` (whether ``event_date``
+names a day, or the first day of the month or year the sentence names:
+"in 1979" is 1979-01-01, ``year``); optional, so version-3 events still read.
 """
 
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
@@ -295,6 +298,11 @@ class DiplomaticEvent(_Message):
         default=None,
         description="When the event happened, if the sentence dates it; else the story date "
         "(published_at) applies.",
+    )
+    event_date_precision: Literal["day", "month", "year"] | None = Field(
+        default=None,
+        description="What event_date names: a day, or the first day of a month or a year "
+        '("in 1979" -> 1979-01-01, year).',
     )
     topics: list[TopicScore] = Field(default_factory=list)
     tone: EventTone

@@ -46,12 +46,15 @@ from pipeline.models import (
     TopicScore,
 )
 from pipeline.nlp.actors.coder import ActorCoder, ActorMention
+from pipeline.nlp.dates import EventDate, event_date, is_current
+from pipeline.nlp.event_places import LEAD_SENTENCES, ArticlePlaces, EventSite
 from pipeline.nlp.events.coder import CodedEvent, EventCoder, event_id
 from pipeline.nlp.events.dictionaries import extend_lexicon
 from pipeline.nlp.events.lexicon import Codebook, Lexicon
 from pipeline.nlp.events.patterns import Pattern
 from pipeline.nlp.issues import DiscardFilter, Discards, IssueTagger
-from pipeline.nlp.places import Gazetteer, event_location, find_locations, place_roots
+from pipeline.nlp.places import Gazetteer, find_locations
+from pipeline.nlp.sentences import VERB_TAGS, kind_of, mark_paragraphs
 from pipeline.nlp.tokens import doc_from_tokens, sentences_from_doc, tokens_from_doc
 from pipeline.nlp.tone import ToneScorer, combine
 from pipeline.nlp.topics import TopicTagger
@@ -181,7 +184,10 @@ class Analyzer:
     def annotate(self, articles: Sequence[Article]) -> list[AnnotatedArticle]:
         """Parse a batch of articles (one ``nlp.pipe`` call) and find actors and places."""
         bodies = [truncate(a.body, self.config.max_chars) for a in articles]
-        docs = self.nlp.pipe([text for text, _ in bodies], batch_size=max(1, len(bodies)))
+        # Sentence starts the layout gives (paragraphs, headings) are set before the
+        # parse, which respects them: see pipeline.nlp.sentences.
+        unparsed = [mark_paragraphs(self.nlp.make_doc(text), text) for text, _ in bodies]
+        docs = self.nlp.pipe(unparsed, batch_size=max(1, len(bodies)))
         out: list[AnnotatedArticle] = []
         for article, (_, truncated), doc in zip(articles, bodies, docs, strict=True):
             mentions = self.actors.find(doc, article.story_date)
@@ -274,13 +280,16 @@ class Analyzer:
         if discards.story is not None:
             return [], discards
         doc = doc_from_tokens(self.nlp.vocab, item.tokens)
-        mentions = mentions_in(doc, item.actors)
+        found = mentions_in(doc, item.actors)
+        index = ArticleIndex(item, doc, self.places, found)
+        # Headings, bylines, captions and fragments are not coded: their actors are
+        # not handed to the coder, and no event of theirs is kept.
+        mentions = [m for m in found if index.codable_token(m.start)]
         coded = self.coder.code(doc, mentions)
-        index = ArticleIndex(item, doc)
         out: list[tuple[DiplomaticEvent, Mapping[str, float]]] = []
         for event in coded:
             position = index.sentence_at_token(event.sentence_start)
-            if position is None or not discards.keeps(position):
+            if position is None or not index.codable[position] or not discards.keeps(position):
                 continue
             message = self._message(item, doc, event, position, index, pipeline_version, emitted_at)
             out.append((message, event.evidence))
@@ -311,10 +320,7 @@ class Analyzer:
         sentence = item.sentences[position]
         trigger = doc[event.trigger_start : event.trigger_end]
         trigger_span = Span(start=trigger.start_char, end=trigger.end_char)
-        actor_spans = [event.source.span] + ([event.target.span] if event.target else [])
-        location = event_location(
-            doc, index.places, sentence.span, event.trigger_start, actor_spans
-        )
+        location, when = self._where_and_when(item, doc, event, position, index)
         code = third_location(event.code, location, event.source, event.target)
         entry = self.coder.codebook.get(code)
         tone = self._tone(item, position, event, index)
@@ -345,6 +351,8 @@ class Analyzer:
             trigger=body[trigger_span.start : trigger_span.end],
             trigger_span=trigger_span,
             location=location,
+            event_date=when.day if when else None,
+            event_date_precision=when.precision if when else None,
             topics=topics,
             tone=tone,
             confidence=event.confidence,
@@ -355,6 +363,29 @@ class Analyzer:
             ingested_at=article.received_at,
             emitted_at=emitted_at,
         )
+
+    def _where_and_when(
+        self, item: EnrichedArticle, doc: Doc, event: CodedEvent, position: int, index: ArticleIndex
+    ) -> tuple[Location | None, EventDate | None]:
+        """The place of an event (:mod:`pipeline.nlp.places`) and its date (:mod:`.dates`)."""
+        sentence = item.sentences[position]
+        trigger = doc[event.trigger_start : event.trigger_end]
+        head = trigger.root
+        entry = self.coder.codebook.get(event.code)
+        story = item.article.story_date
+        when = event_date(doc, tuple(trigger), index.dates[position], story, event.modality)
+        site = EventSite(
+            head=head,
+            trigger=tuple(trigger),
+            sentence_start=sentence.token_start,
+            sentence_end=sentence.token_end,
+            actors=(event.source, event.target) if event.target else (event.source,),
+            code=event.code,
+            root=entry.root,
+            quad_class=entry.quad_class,
+            current=when is None or (story is not None and is_current(when, story)),
+        )
+        return index.places.locate(site), when
 
     def _tone(
         self, item: EnrichedArticle, position: int, event: CodedEvent, index: ArticleIndex
@@ -413,19 +444,49 @@ def mentions_in(doc: Doc, actors: Sequence[ActorRef]) -> list[ActorMention]:
 
 
 class ArticleIndex:
-    """Where each sentence, actor code and place of an article is, built once per article.
+    """Where each sentence, actor code, place and date of an article is, built once per article.
 
-    The code stage looks up, for every event, its sentence, its place and the
-    tone of the sentences both its actors share. Answering each from the whole
-    article made the stage quadratic in article length (a 100,000-character
-    article took minutes); with this index an event costs its own neighbourhood
-    in the parse, plus one pass per distinct actor pair.
+    The code stage looks up, for every event, its sentence, its place, its date
+    and the tone of the sentences both its actors share. Answering each from
+    the whole article made the stage quadratic in article length (a
+    100,000-character article took minutes); with this index an event costs
+    its own neighbourhood in the parse, plus one pass per distinct actor pair.
     """
 
-    def __init__(self, item: EnrichedArticle, doc: Doc) -> None:
+    def __init__(
+        self,
+        item: EnrichedArticle,
+        doc: Doc,
+        gazetteer: Gazetteer,
+        mentions: Sequence[ActorMention],
+    ) -> None:
         self.sentences = item.sentences
-        self.places = place_roots(doc, item.locations)
+        actor_tokens = {i for m in mentions for i in range(m.start, m.end)}
         self._position = {s.token_start: n for n, s in enumerate(item.sentences)}
+        self._starts = [s.token_start for s in item.sentences]
+        # From the serialised columns, not the doc: a spaCy token is costly to make.
+        body, pos = item.article.body, item.tokens.pos
+        self.codable = [
+            kind_of(
+                body,
+                s.span.start,
+                s.span.end,
+                any(pos[i] in VERB_TAGS for i in range(s.token_start, s.token_end)),
+            )
+            is None
+            for s in self.sentences
+        ]
+        pairs = zip(self.sentences, self.codable, strict=True)
+        lead = [(s.token_start, s.token_end) for s, ok in pairs if ok]
+        self.places = ArticlePlaces(
+            doc, item.locations, gazetteer, actor_tokens, lead[:LEAD_SENTENCES]
+        )
+        self.dates: list[list[tuple[int, int]]] = [[] for _ in self.sentences]
+        for ent in doc.ents:
+            if ent.label_ == "DATE":
+                at = bisect_right(self._starts, ent.start) - 1
+                if at >= 0 and ent.end <= self.sentences[at].token_end:
+                    self.dates[at].append((ent.start, ent.end))
         self._by_code: dict[str, set[int]] = {}
         self._dyads: dict[tuple[str, str], Tone | None] = {}
         for ref in item.actors:
@@ -439,6 +500,11 @@ class ArticleIndex:
         if n >= 0 and span.end <= self.sentences[n].span.end:
             return n
         return None
+
+    def codable_token(self, i: int) -> bool:
+        """Whether token ``i`` is in a sentence events are coded from."""
+        n = bisect_right(self._starts, i) - 1
+        return n >= 0 and i < self.sentences[n].token_end and self.codable[n]
 
     def sentence_at_token(self, token_start: int) -> int | None:
         """The position of the sentence that starts at token ``token_start``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -255,3 +255,62 @@ def test_an_analyzer_without_the_parse_enriches_and_codes_the_same(analyzer: Any
     assert bare_enriched == analyzer.enrich(annotated)[0]
     assert len(full_events) >= 5
     assert bare_events == full_events
+
+
+# A short wire story: a dateline, a byline, a heading, a quotation opening a paragraph,
+# and events of the story's days and of 1979.
+STORY = (
+    "GENEVA (AFP) - Iranian Foreign Minister Hossein Amirabdollahian met French Foreign "
+    "Minister Catherine Colonna in Geneva on Tuesday, the first such meeting since 2019.\n\n"
+    "By Jane Doe\n\n"
+    "France Criticizes Iran Over Detentions\n\n"
+    "France condemned Iran last week over the detention of two French teachers.\n\n"
+    '"We asked France to free our citizens," Iran said on Wednesday.\n\n'
+    "Afghan and Pakistani troops clashed near the border town of Chaman on 12 June, "
+    "officials said.\n\n"
+    "Iran expelled the French ambassador in 1979."
+)
+
+
+@pytest.fixture(scope="module")
+def story_events(analyzer: Any) -> list[DiplomaticEvent]:
+    article = Article(id="story", body=STORY, published_at=datetime(2023, 6, 15, 9, tzinfo=UTC))
+    events: list[DiplomaticEvent] = analyzer.analyze(article, pipeline_version="t", emitted_at=NOW)
+    return events
+
+
+def test_story_events_carry_places_and_dates(story_events: list[DiplomaticEvent]) -> None:
+    by_root: dict[str, list[DiplomaticEvent]] = {}
+    for event in story_events:
+        by_root.setdefault(event.cameo_root, []).append(event)
+    # The meeting: in Geneva (a third country: 044), on Tuesday 13 June.
+    (meeting, *_) = by_root["04"]
+    assert meeting.cameo_code == "044"
+    assert meeting.location is not None and meeting.location.text == "Geneva"
+    assert meeting.location.latitude == pytest.approx(46.2, abs=0.1)
+    assert (meeting.event_date, meeting.event_date_precision) == (date(2023, 6, 13), "day")
+    # The clash: near Chaman, Pakistan, on 12 June.
+    (clash, *_) = by_root["19"]
+    assert clash.location is not None and clash.location.country == "PAK"
+    assert clash.location.longitude == pytest.approx(66.45, abs=0.1)
+    assert (clash.event_date, clash.event_date_precision) == (date(2023, 6, 12), "day")
+    # The condemnation: "last week" names no day; no place but the dateline's.
+    (condemn,) = by_root["11"]
+    assert condemn.event_date is None
+    assert condemn.location is not None and condemn.location.text == "GENEVA"
+    # The expulsion of 1979: a year, and the dateline says nothing of where it was.
+    (expel,) = [e for e in story_events if "1979" in e.sentence]
+    assert (expel.event_date, expel.event_date_precision) == (date(1979, 1, 1), "year")
+    assert expel.location is None
+
+
+def test_story_headings_and_bylines_are_not_coded(
+    analyzer: Any, story_events: list[DiplomaticEvent]
+) -> None:
+    sentences = {e.sentence for e in story_events}
+    assert not any("Criticizes" in s or "Jane Doe" in s for s in sentences)
+    # The heading is one the coder would code, as a sentence of its own.
+    doc = analyzer.nlp("France Criticizes Iran Over Detentions")
+    assert analyzer.coder.code(doc, analyzer.actors.find(doc, None))
+    # The quotation that opens a paragraph is one sentence, its mark included.
+    assert any(s.startswith('"We asked France') for s in sentences)

@@ -70,6 +70,15 @@ PHRASE_STOP = frozenset(
 _MODIFIER_DEPS = frozenset({"compound", "amod", "nmod", "nummod", "poss", "nn", "npadvmod"})
 _PREP_DEPS = frozenset({"prep", "agent", "dative", "prt"})
 _PRE_DEPS = frozenset({"nsubj", "nsubjpass", "aux", "auxpass", "neg", "advmod", "npadvmod"})
+# Prepositions of time and circumstance: what they introduce is not an argument
+# of the verb, so a pattern's words are not looked for below them unless the
+# pattern names the preposition itself ("announced the deal during a summit" is
+# no announcement of a summit; "met during the summit" does not make "meet" a
+# summit pattern).
+ADJUNCT_PREPS = frozenset(
+    {"during", "after", "before", "amid", "amidst", "despite", "since", "until", "following"}
+    | {"throughout", "ahead", "prior", "besides", "beyond", "like", "unlike", "as"}
+)
 
 
 @dataclass(frozen=True)
@@ -242,6 +251,7 @@ def match(
         return None
     passive = is_passive(tok)
     scope = list(words) if words is not None else phrase(tok)
+    adjuncts = {t.i: a for t in scope if (a := _adjunct_preps(t, tok))}
     before: list[Token] | None = None
     for pattern in patterns:
         code = pattern.code_for(passive)
@@ -249,7 +259,7 @@ def match(
             continue
         if before is None and any(s.kind == "pre" for s in pattern.slots):
             before = _before(tok)
-        fit = _fit(pattern, tok, scope, before or [])
+        fit = _fit(pattern, tok, scope, before or [], adjuncts)
         if fit is not None:
             used, source, target = fit
             return PatternMatch(pattern, code, used, source, target)
@@ -257,12 +267,21 @@ def match(
 
 
 def _fit(
-    pattern: Pattern, tok: Token, scope: Sequence[Token], before: Sequence[Token]
+    pattern: Pattern,
+    tok: Token,
+    scope: Sequence[Token],
+    before: Sequence[Token],
+    adjuncts: Mapping[int, frozenset[str]],
 ) -> tuple[tuple[int, ...], int | None, int | None] | None:
     used: list[int] = []
     taken = {tok.i}
     roles: dict[str, int] = {}
     last = tok.i
+    if adjuncts:
+        named = {word for slot in pattern.slots for word in slot.words} | {
+            slot.prep for slot in pattern.slots if slot.prep
+        }
+        scope = [t for t in scope if not adjuncts.get(t.i, frozenset()) - named]
     for slot in pattern.slots:
         hit = _fit_slot(slot, scope, before, taken, last)
         if hit is None:
@@ -276,6 +295,19 @@ def _fit(
         if slot.actor and role_token is not None:
             roles[slot.actor] = role_token
     return tuple(used), roles.get("source"), roles.get("target")
+
+
+def _adjunct_preps(tok: Token, head: Token) -> frozenset[str]:
+    """The time or circumstance prepositions between ``tok`` and ``head``."""
+    found: set[str] = set()
+    node = tok
+    for _ in range(6):
+        if node.i == head.i or node.head.i == node.i:
+            break
+        if node.dep_ == "prep" and node.lower_ in ADJUNCT_PREPS:
+            found.add(node.lower_)
+        node = node.head
+    return frozenset(found)
 
 
 def _fit_slot(
