@@ -21,6 +21,7 @@ import orjson
 
 from pipeline import __version__
 from pipeline.models import write_schemas
+from pipeline.nlp.data import DataFileError
 from pipeline.settings import Settings, redact_secrets_in_logs
 from pipeline.topics import TopicNames
 from pipeline.worker import WorkerProcess
@@ -50,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except PipelineError as exc:
         print(f"dipwire: {exc}", file=sys.stderr)
+        return 2
+    except DataFileError as exc:
+        print(f"dipwire: {exc}", file=sys.stderr)
+        if exc.hint:
+            print(f"  {exc.hint}", file=sys.stderr)
         return 2
     return code
 

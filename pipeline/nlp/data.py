@@ -17,6 +17,23 @@ from typing import Any
 DATA_PACKAGE = "pipeline.data"
 
 
+class DataFileError(ValueError):
+    """A user's data file (a dictionary) that cannot be read: ``file:line: what is wrong``.
+
+    The CLI prints the message as it is, without a traceback, and ``hint`` (what
+    the user can do about it) on a line of its own.
+    """
+
+    hint = ""
+
+    def __init__(self, source: str, line: int | None, problem: str) -> None:
+        where = f"{source}:{line}" if line is not None else source
+        super().__init__(f"{where}: {problem}")
+        self.source = source
+        self.line = line
+        self.problem = problem
+
+
 def data_file(*parts: str) -> Traversable:
     """The packaged data file ``pipeline/data/<parts...>``."""
     ref = resources.files(DATA_PACKAGE)

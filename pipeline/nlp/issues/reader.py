@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.nlp.actors.dictionaries import Phrase, _clean_lines, plural_of
+from pipeline.nlp.data import DataFileError
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +58,8 @@ MAX_FORMS = 64
 """Most surface forms one entry may expand to (each ``n:``/``v:`` word multiplies them)."""
 
 
-class DictionaryFormatError(ValueError):
+class DictionaryFormatError(DataFileError):
     """A dictionary line that cannot be read: ``file:line: what is wrong``."""
-
-    def __init__(self, source: str, line: int | None, problem: str) -> None:
-        self.source = source
-        self.line = line
-        self.problem = problem
-        where = f"{source}:{line}" if line else source
-        super().__init__(f"{where}: {problem}")
 
 
 @dataclass(frozen=True, slots=True)

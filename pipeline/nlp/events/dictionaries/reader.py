@@ -26,18 +26,17 @@ from functools import lru_cache
 from pathlib import Path
 
 from pipeline.nlp.actors.dictionaries import _clean_lines  # the same comment rules
+from pipeline.nlp.data import DataFileError
 from pipeline.nlp.events.patterns import NULL_CODE
 
 
-class VerbDictionaryError(ValueError):
+class VerbDictionaryError(DataFileError):
     """A verb dictionary that cannot be read; the message is ``file:line: what is wrong``."""
 
-    def __init__(self, source: str, line: int | None, problem: str) -> None:
-        where = f"{source}:{line}" if line is not None else source
-        super().__init__(f"{where}: {problem}")
-        self.source = source
-        self.line = line
-        self.problem = problem
+    hint = (
+        "fix the line, or set DIPWIRE_VERB_DICTIONARIES_STRICT=false to leave lines that "
+        "cannot be read out (each is named in one warning)"
+    )
 
 
 @dataclass(frozen=True)
