@@ -525,3 +525,24 @@ def test_the_real_analyzer_codes_gold_articles_as_the_stages_do(
     } == expected
     for p in result.predicted:
         assert body[p.sentence_start :].startswith(p.sentence)
+
+
+def test_a_broken_verb_dictionary_is_one_line_a_hint_and_exit_2(tmp_path: Path) -> None:
+    gold = write_gold(tmp_path / "gold.jsonl", [article("a", "A met B.", [])])
+    verbs = tmp_path / "broken.txt"
+    verbs.write_text("--- MEET [040] ---\nMEET\n- * (WITH [040]\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("DIPWIRE_VERB_DICTIONARIES_STRICT", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "eval", str(gold), "--verbs", str(verbs)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    first, hint = done.stderr.splitlines()[-2:]
+    assert first.startswith("dipwire: broken.txt:3: ")
+    assert "DIPWIRE_VERB_DICTIONARIES_STRICT=false" in hint
+    assert "Traceback" not in done.stderr
