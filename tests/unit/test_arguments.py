@@ -87,3 +87,8 @@ def test_a_statement_is_coded_by_what_it_says(analyzer: Any, text: str, expected
     events = analyzer.analyze(article, pipeline_version="t", emitted_at=datetime.now(UTC))
     codes = {e.cameo_code for e in events if e.trigger == "said"}
     assert codes == {expected}
+
+
+def test_news_media_reporting_is_not_an_event(analyzer: Any) -> None:
+    found = dyads(analyzer, "The BBC reported that the Kenyan president met Uganda's president.")
+    assert not {s for s, _, _ in found if s.endswith("MED")}

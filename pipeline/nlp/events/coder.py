@@ -234,6 +234,10 @@ class EventCoder:
         for src, tgt, direction in self._pairs(frame, head, code, source, target):
             if tgt is not None and (tgt is src or same_actor(src.ref, tgt.ref)):
                 continue
+            if code == "010" and frame.kind == "speech" and src.ref.agent == "MED":
+                # "The BBC reports that ...": news media reporting is how the story is
+                # known, not an event; what they report is coded on its own.
+                continue
             s_arg = source if direction == "forward" else (target or source)
             t_arg = target if direction == "forward" else source
             features = evidence(frame, code, modality, src, tgt, s_arg, t_arg, head)
