@@ -299,33 +299,7 @@ class Arguments:
                 )
                 found[n] = Derived(bare.start, bare.end, ref)
                 break
-        extra: list[Mention] = []
-        for mention in found:
-            country = mention.ref.country
-            if country is None:
-                continue
-            others: list[Mention] = []
-            for tok in doc[mention.start : mention.end]:
-                if tok.dep_ != "pobj" or tok.head.dep_ != "prep" or tok.head.i < mention.start:
-                    continue
-                for conj in tok.conjuncts:
-                    other = state.by_token.get(conj.i)
-                    code = other.ref.code if other is not None else ""
-                    if other is not None and code == other.ref.country and code != country:
-                        if other not in others:
-                            others.append(other)
-            for other in others:
-                for agent in found:
-                    code = agent.ref.code
-                    if agent.ref.country != country or len(code) <= 3 or code[:3] != country:
-                        continue
-                    ref = agent.ref.model_copy(
-                        update={"code": other.ref.code + code[3:], "country": other.ref.country}
-                    )
-                    derived = Derived(other.start, other.end, ref)
-                    if derived not in extra:
-                        extra.append(derived)
-        return found + extra
+        return found + _agents_in_conjoined_countries(state, found)
 
     def _of_actors(self, state: DocState, tok: Token, depth: int) -> list[Mention]:
         found: list[Mention] = []
@@ -388,3 +362,43 @@ class Arguments:
                     if found is not None:
                         return found
         return None
+
+
+def _agents_in_conjoined_countries(state: DocState, found: list[Mention]) -> list[Mention]:
+    """Agents placed in one country of a coordination, repeated for the others.
+
+    "Officials in Arnor and Gondor" gives ARNGOV from the mention, and GONGOV too;
+    "police from Kenya and Uganda" gives KENCOP and UGACOP.
+    """
+    extra: list[Mention] = []
+    for mention in found:
+        country = mention.ref.country
+        if country is None:
+            continue
+        for other in _conjoined_countries(state, mention, country):
+            for agent in found:
+                code = agent.ref.code
+                if agent.ref.country != country or len(code) <= 3 or code[:3] != country:
+                    continue
+                ref = agent.ref.model_copy(
+                    update={"code": other.ref.code + code[3:], "country": other.ref.country}
+                )
+                derived = Derived(other.start, other.end, ref)
+                if derived not in extra:
+                    extra.append(derived)
+    return extra
+
+
+def _conjoined_countries(state: DocState, mention: Mention, country: str) -> list[Mention]:
+    """Bare countries coordinated with the place inside ``mention`` ("in Arnor and Gondor")."""
+    others: list[Mention] = []
+    for tok in state.doc[mention.start : mention.end]:
+        if tok.dep_ != "pobj" or tok.head.dep_ != "prep" or tok.head.i < mention.start:
+            continue
+        for conj in tok.conjuncts:
+            other = state.by_token.get(conj.i)
+            if other is None or other in others:
+                continue
+            if other.ref.code == other.ref.country and other.ref.code != country:
+                others.append(other)
+    return others

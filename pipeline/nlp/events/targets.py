@@ -8,6 +8,7 @@ indirect object, a prepositional target of the verb, where aid or force lands.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from spacy.tokens import Token
@@ -35,6 +36,18 @@ _TARGET_PREPS = (
     "about",
 )
 _SPEECH_PREPS = ("to", "with")
+_PLACE_PREPS = ("in", "inside", "across", "throughout")
+
+
+def _objects_of(verb: Token, preps: Sequence[str]) -> list[Token]:
+    """The objects of the verb's prepositions among ``preps``, in the verb's order."""
+    return [
+        pobj
+        for child in verb.children
+        if child.dep_ == "prep" and child.lower_ in preps
+        for pobj in child.children
+        if pobj.dep_ == "pobj"
+    ]
 
 
 class Targets:
@@ -119,110 +132,155 @@ class Targets:
         return hidden
 
     def _search(self, state: DocState, frame: Frame, verb: Token) -> Arg | None:
-        doc = state.doc
+        """Try each place a target can be, in order; the first that names an actor wins."""
+        found = self._pattern_slot(state, frame) or self._pattern_prep(state, frame, verb)
+        if found is not None:
+            return found
+        found, deferred = self._direct_object(state, frame, verb)
+        found = found or self._indirect_object(state, verb) or self._verb_prep(state, frame, verb)
+        if found is not None:
+            return found
+        if deferred is not None:
+            # "expelled the Dutch ambassador": the event noun's own actor, last of all.
+            return Arg(self.args.np_actors(state, deferred), "object", deferred.i)
+        return (
+            self._deep_object(state, frame, verb)
+            or self._landing_place(state, frame, verb)
+            or self._particle_object(state, verb)
+        )
+
+    def _pattern_slot(self, state: DocState, frame: Frame) -> Arg | None:
+        """0. Where a dictionary pattern puts the target (TABARI's ``+``, ``(WITH +)``)."""
+        token = frame.extra.get("pattern_target")
+        if token is None:
+            return None
+        mentions = self.args.np_actors(state, state.doc[token])
+        return Arg(mentions, "pattern", token) if mentions else None
+
+    def _pattern_prep(self, state: DocState, frame: Frame, verb: Token) -> Arg | None:
+        """1. The object of a preposition the pattern names ("fire ... at", "meet with")."""
         matched = set(frame.matched)
-        # 1. the object of a preposition the pattern names ("fire ... at", "meet with")
         for i in frame.matched:
-            tok = doc[i]
-            if tok.dep_ in ("prep", "dative", "agent") and tok.i != verb.i:
-                for pobj in tok.children:
-                    if pobj.dep_ != "pobj":
-                        continue
-                    if pobj.i not in matched:
-                        mentions = self.args.np_actors(state, pobj)
-                        if mentions:
-                            return Arg(mentions, "pattern", pobj.i)
-                    found = self.args.nested(state, pobj, 1)
-                    if found is not None:
-                        return found
-        # 2. the direct object (or what its event noun is about)
-        deferred: Token | None = None
-        topical = frame.pattern is not None and frame.pattern.topic
-        for child in verb.children:
-            if child.dep_ in ("dobj", "obj", "attr", "oprd") and not topical:
-                if child.i in matched:
-                    # An event noun's modifiers are not its target ("raised U.S. concerns
-                    # over China"), but a phrase after it may be ("sanctions against X").
-                    found = self.args.nested(state, child, 0, event=True)
-                    if found is not None:
-                        return found
-                    # ... except whose it is: "rejected Libya's proposal".
-                    for poss in child.children:
-                        if poss.dep_ == "poss" and poss.pos_ != "PRON":
-                            mentions = self.args.np_actors(state, poss)
-                            if mentions:
-                                return Arg(mentions, "possessive", poss.i)
-                    if child.i in state.by_token:
-                        deferred = child  # "expelled the Dutch ambassador"
+            tok = state.doc[i]
+            if tok.dep_ not in ("prep", "dative", "agent") or tok.i == verb.i:
+                continue
+            for pobj in tok.children:
+                if pobj.dep_ != "pobj":
                     continue
-                mentions = self.args.np_actors(state, child)
-                if mentions:
-                    return Arg(mentions, "object", child.i)
-                if frame.kind == "speech":
-                    continue  # "revealed details of X" is not addressed to X
-                found = self.args.nested(state, child, 0)
+                if pobj.i not in matched:
+                    mentions = self.args.np_actors(state, pobj)
+                    if mentions:
+                        return Arg(mentions, "pattern", pobj.i)
+                found = self.args.nested(state, pobj, 1)
                 if found is not None:
                     return found
-        # 3. the indirect object ("gave Israel arms", "told Blinken that")
+        return None
+
+    def _direct_object(
+        self, state: DocState, frame: Frame, verb: Token
+    ) -> tuple[Arg | None, Token | None]:
+        """2. The direct object, or what its event noun is about; and a deferred event noun."""
+        if frame.pattern is not None and frame.pattern.topic:
+            return None, None
+        matched = set(frame.matched)
+        deferred: Token | None = None
         for child in verb.children:
-            if child.dep_ in ("dative", "iobj"):
-                mentions = self.args.np_actors(state, child)
-                if not mentions:
-                    for pobj in child.children:
-                        if pobj.dep_ == "pobj":
-                            mentions = self.args.np_actors(state, pobj)
+            if child.dep_ not in ("dobj", "obj", "attr", "oprd"):
+                continue
+            if child.i in matched:
+                found = self._event_object(state, child)
+                if found is not None:
+                    return found, None
+                if child.i in state.by_token:
+                    deferred = child
+                continue
+            mentions = self.args.np_actors(state, child)
+            if mentions:
+                return Arg(mentions, "object", child.i), None
+            if frame.kind == "speech":
+                continue  # "revealed details of X" is not addressed to X
+            found = self.args.nested(state, child, 0)
+            if found is not None:
+                return found, None
+        return None, deferred
+
+    def _event_object(self, state: DocState, noun: Token) -> Arg | None:
+        """The target named around a matched event noun.
+
+        Its modifiers are not ("raised U.S. concerns over China"), a phrase after it
+        may be ("sanctions against X"), and so is whose it is ("rejected Libya's
+        proposal").
+        """
+        found = self.args.nested(state, noun, 0, event=True)
+        if found is not None:
+            return found
+        for poss in noun.children:
+            if poss.dep_ == "poss" and poss.pos_ != "PRON":
+                mentions = self.args.np_actors(state, poss)
                 if mentions:
-                    return Arg(mentions, "object", child.i)
-        # 4. a prepositional target of the verb itself (a statement is made *to* someone)
-        for prep in _SPEECH_PREPS if frame.kind == "speech" else _TARGET_PREPS:
-            for child in verb.children:
-                if child.dep_ == "prep" and child.lower_ == prep:
-                    for pobj in child.children:
-                        if pobj.dep_ == "pobj":
-                            mentions = self.args.np_actors(state, pobj)
-                            if mentions:
-                                return Arg(mentions, "prep", pobj.i)
-                            found = self.args.nested(state, pobj, 1)
-                            if found is not None:
-                                return found
-        if deferred is not None:
-            return Arg(self.args.np_actors(state, deferred), "object", deferred.i)
-        # 5. anywhere in the object phrase ("abandoned efforts to stop an anti-X parade")
+                    return Arg(mentions, "possessive", poss.i)
+        return None
+
+    def _indirect_object(self, state: DocState, verb: Token) -> Arg | None:
+        """3. The indirect object ("gave Israel arms", "told Blinken that")."""
         for child in verb.children:
-            if (
-                child.dep_ in ("dobj", "obj")
-                and child.i not in matched
-                and frame.kind != "speech"
-                and not topical
-            ):
+            if child.dep_ not in ("dative", "iobj"):
+                continue
+            mentions = self.args.np_actors(state, child)
+            if not mentions:
+                for pobj in child.children:
+                    if pobj.dep_ == "pobj":
+                        mentions = self.args.np_actors(state, pobj)
+            if mentions:
+                return Arg(mentions, "object", child.i)
+        return None
+
+    def _verb_prep(self, state: DocState, frame: Frame, verb: Token) -> Arg | None:
+        """4. A prepositional target of the verb itself (a statement is made *to* someone)."""
+        for prep in _SPEECH_PREPS if frame.kind == "speech" else _TARGET_PREPS:
+            for pobj in _objects_of(verb, (prep,)):
+                mentions = self.args.np_actors(state, pobj)
+                if mentions:
+                    return Arg(mentions, "prep", pobj.i)
+                found = self.args.nested(state, pobj, 1)
+                if found is not None:
+                    return found
+        return None
+
+    def _deep_object(self, state: DocState, frame: Frame, verb: Token) -> Arg | None:
+        """5. Anywhere in the object phrase ("abandoned efforts to stop an anti-X parade")."""
+        if frame.kind == "speech" or (frame.pattern is not None and frame.pattern.topic):
+            return None
+        for child in verb.children:
+            if child.dep_ in ("dobj", "obj") and child.i not in frame.matched:
                 for tok in subtree_outside_clauses(child):
                     if tok.i != child.i and tok.i in state.by_token:
                         return Arg([state.by_token[tok.i]], "deep", tok.i)
-        # 6. where aid or force lands is its target ("sent aid to victims in X",
-        # "shelled positions in X")
-        if root_of(frame.code) in self.lexicon.place_target_roots:
-            for child in verb.children:
-                if child.dep_ == "prep" and child.lower_ in (
-                    "in",
-                    "inside",
-                    "across",
-                    "throughout",
-                ):
-                    for pobj in child.children:
-                        if pobj.dep_ == "pobj":
-                            mentions = self.args.np_actors(state, pobj)
-                            if mentions:
-                                return Arg(mentions, "place", pobj.i)
-        # 7. a particle verb's object sits under the particle ("crack down on X")
+        return None
+
+    def _landing_place(self, state: DocState, frame: Frame, verb: Token) -> Arg | None:
+        """6. Where aid or force lands ("sent aid to victims in X", "shelled positions in X")."""
+        if root_of(frame.code) not in self.lexicon.place_target_roots:
+            return None
+        for pobj in _objects_of(verb, _PLACE_PREPS):
+            mentions = self.args.np_actors(state, pobj)
+            if mentions:
+                return Arg(mentions, "place", pobj.i)
+        return None
+
+    def _particle_object(self, state: DocState, verb: Token) -> Arg | None:
+        """7. A particle verb's object sits under the particle ("crack down on X")."""
         for child in verb.children:
-            if child.dep_ == "prt":
-                for grand in child.children:
-                    if grand.dep_ == "prep":
-                        for pobj in grand.children:
-                            if pobj.dep_ == "pobj":
-                                mentions = self.args.np_actors(state, pobj)
-                                if mentions:
-                                    return Arg(mentions, "prep", pobj.i)
+            if child.dep_ != "prt":
+                continue
+            for grand in child.children:
+                if grand.dep_ != "prep":
+                    continue
+                for pobj in grand.children:
+                    if pobj.dep_ == "pobj":
+                        mentions = self.args.np_actors(state, pobj)
+                        if mentions:
+                            return Arg(mentions, "prep", pobj.i)
         return None
 
     def clause_subject(self, state: DocState, verb: Token, source: Arg | None) -> Arg | None:
