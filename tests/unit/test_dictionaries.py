@@ -10,18 +10,15 @@ import pytest
 
 from pipeline.nlp.actors.dictionaries import (
     CodeRule,
-    Phrase,
-    PhraseIndex,
     load_actor_dictionary,
     load_agent_dictionary,
     parse_actor_text,
     parse_agent_text,
     parse_code,
     parse_date,
-    plural_of,
     resolve_code,
-    word_keys,
 )
+from pipeline.nlp.phrases import Phrase, PhraseIndex, plural_of, word_keys
 
 pytestmark = pytest.mark.unit
 

@@ -14,7 +14,6 @@ from prometheus_client import CollectorRegistry
 from pipeline.codec import Origin, encode
 from pipeline.metrics import create_metrics
 from pipeline.models import Article, ArticleCoded, DiplomaticEvent, Sentence, Span, Tokens
-from pipeline.nlp.actors.dictionaries import Phrase
 from pipeline.nlp.analyzer import Analyzer, NlpConfig
 from pipeline.nlp.issues import (
     DictionaryFormatError,
@@ -27,6 +26,7 @@ from pipeline.nlp.issues import (
     parse_discard_text,
     parse_issue_text,
 )
+from pipeline.nlp.phrases import Phrase
 from pipeline.stages.agents import record_batch
 from pipeline.stages.base import Record
 from pipeline.stages.code import CodeStage

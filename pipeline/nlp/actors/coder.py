@@ -46,12 +46,7 @@ from pipeline.nlp.actors.context import (
     share_country,
 )
 from pipeline.nlp.actors.coreference import Coref, remember, surname_mentions, title_coref
-from pipeline.nlp.actors.dictionaries import (
-    PhraseIndex,
-    load_actor_dictionary,
-    load_agent_dictionary,
-    word_keys,
-)
+from pipeline.nlp.actors.dictionaries import load_actor_dictionary, load_agent_dictionary
 from pipeline.nlp.actors.gazetteer import (
     Actor,
     Agent,
@@ -65,6 +60,7 @@ from pipeline.nlp.actors.gazetteer import (
 from pipeline.nlp.actors.names import drop_modifier_agents, drop_name_insides
 from pipeline.nlp.actors.phrases import ActorMention, Chain, Raw, chain, is_person, scan
 from pipeline.nlp.actors.setting import place_by_setting, place_in_dateline_sentence, split_dateline
+from pipeline.nlp.phrases import PhraseIndex, word_keys
 
 __all__ = ["ActorCoder", "ActorMention"]
 

@@ -14,9 +14,9 @@ from datetime import date
 from spacy.tokens import Doc
 
 from pipeline.models import ActorRef, Span
-from pipeline.nlp.actors.dictionaries import word_keys
 from pipeline.nlp.actors.gazetteer import Agent
 from pipeline.nlp.actors.phrases import DETERMINERS, ActorMention, Chain, Raw, is_person
+from pipeline.nlp.phrases import word_keys
 
 _OTHER_OFFICES = frozenset({"vice", "deputy", "former"})
 _NAME_PARTICLES = frozenset(

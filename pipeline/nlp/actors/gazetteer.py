@@ -18,18 +18,9 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from pipeline.nlp.actors.dictionaries import (
-    ActorEntry,
-    AgentEntry,
-    CodeRule,
-    Phrase,
-    PhraseIndex,
-    phrase_keys,
-    plural_of,
-    resolve_code,
-    word_keys,
-)
+from pipeline.nlp.actors.dictionaries import ActorEntry, AgentEntry, CodeRule, resolve_code
 from pipeline.nlp.data import read_json, read_toml
+from pipeline.nlp.phrases import Phrase, PhraseIndex, phrase_keys, plural_of, word_keys
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from spacy.tokens import Doc
 
 from pipeline.models import ActorRef
-from pipeline.nlp.actors.dictionaries import PhraseIndex, word_keys
 from pipeline.nlp.actors.gazetteer import Hit
+from pipeline.nlp.phrases import PhraseIndex, word_keys
 
 _POSSESSIVE = frozenset({"'s", "'", "\u2019s", "\u2019", "s"})
 _FILLER_POS = frozenset({"ADJ", "NOUN", "PROPN", "NUM"})

@@ -21,19 +21,13 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 from pipeline.models import Sentence, Tokens, TopicScore
-from pipeline.nlp.actors.dictionaries import (
-    MAX_STEM_SUFFIX,
-    MIN_STEM,
-    Phrase,
-    PhraseIndex,
-    word_keys,
-)
 from pipeline.nlp.issues.reader import (
     DiscardPhrase,
     IssueDictionary,
     load_discard_dictionary,
     load_issue_dictionary,
 )
+from pipeline.nlp.phrases import MAX_STEM_SUFFIX, MIN_STEM, Phrase, PhraseIndex, word_keys
 
 T = TypeVar("T")
 

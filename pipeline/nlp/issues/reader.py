@@ -43,8 +43,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.nlp.actors.dictionaries import Phrase, _clean_lines, plural_of
 from pipeline.nlp.data import DataFileError
+from pipeline.nlp.phrases import Phrase, clean_lines, plural_of
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ def parse_issue_text(text: str, source: str = "") -> IssueDictionary:
         DictionaryFormatError: A line cannot be read, or the text holds no entry.
     """
     reader = _IssueReader(source)
-    for number, line in _clean_lines(text):
+    for number, line in clean_lines(text):
         reader.read(number, line.strip())
     if not reader.entries:
         raise DictionaryFormatError(source, None, "no issue entries (PHRASE [CODE] lines)")
@@ -260,7 +260,7 @@ def parse_issue_text(text: str, source: str = "") -> IssueDictionary:
 
 
 def _discards(text: str, source: str) -> Iterator[DiscardPhrase]:
-    for number, line in _clean_lines(text):
+    for number, line in clean_lines(text):
         stripped = line.strip()
         story = stripped.startswith("+")
         body = stripped[1:] if story else stripped

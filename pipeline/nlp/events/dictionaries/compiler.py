@@ -28,7 +28,6 @@ from dataclasses import dataclass, field, replace
 from itertools import product
 from typing import Literal
 
-from pipeline.nlp.actors.dictionaries import plural_of
 from pipeline.nlp.events.dictionaries.reader import (
     Block,
     Code,
@@ -47,6 +46,7 @@ from pipeline.nlp.events.dictionaries.syntax import (
 )
 from pipeline.nlp.events.lexicon import Codebook
 from pipeline.nlp.events.patterns import Pattern, Slot
+from pipeline.nlp.phrases import plural_of
 
 Syntax = Literal["petrarch2", "tabari"]
 MAX_VARIANTS = 512

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline.nlp.actors.dictionaries import _clean_lines  # the same comment rules
 from pipeline.nlp.data import DataFileError
 from pipeline.nlp.events.patterns import NULL_CODE
+from pipeline.nlp.phrases import clean_lines
 
 
 class VerbDictionaryError(DataFileError):
@@ -330,7 +330,7 @@ def read_structure(text: str, source: str, *, strict: bool = True) -> Structure:
         VerbDictionaryError: A line is malformed (the message names file:line).
     """
     reader = _Reader(source, strict)
-    for line, raw in _clean_lines(text):
+    for line, raw in clean_lines(text):
         content = raw.split(";", 1)[0].strip()
         if content:
             reader.feed(line, content)
