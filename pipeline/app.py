@@ -19,7 +19,8 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from pipeline import __version__
-from pipeline.broker.embedded import faust_broker_settings, faust_security_settings
+from pipeline.broker.quirks import faust_broker_settings
+from pipeline.broker.security import faust_security_settings
 from pipeline.metrics import Metrics, create_metrics
 from pipeline.settings import Settings
 from pipeline.stages.agents import Sink, TopicSink, make_agent

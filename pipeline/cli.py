@@ -15,11 +15,11 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 import orjson
 
 from pipeline import __version__
+from pipeline.broker.errors import BrokerConfigError
 from pipeline.models import write_schemas
 from pipeline.settings import Settings, redact_secrets_in_logs
 from pipeline.topics import TopicNames
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         code: int = args.handler(args, settings)
     except KeyboardInterrupt:
         return 130
-    except PipelineError as exc:
+    except (PipelineError, BrokerConfigError) as exc:
         print(f"dipwire: {exc}", file=sys.stderr)
         return 2
     return code
@@ -137,7 +137,9 @@ def run_worker(settings: Settings) -> int:
     import faust
 
     from pipeline.app import create_pipeline
-    from pipeline.broker.embedded import apply_embedded_quirks, create_topics, kafka_client_kwargs
+    from pipeline.broker.admin import create_topics
+    from pipeline.broker.quirks import apply_embedded_quirks
+    from pipeline.broker.security import kafka_client_kwargs
     from pipeline.nlp import Analyzer, NlpConfig
     from pipeline.stages.child import ChildStage
     from pipeline.stages.extract import ExtractStage, load_extract_stage
@@ -239,45 +241,23 @@ def _keyed(message: bytes) -> tuple[bytes | None, bytes]:
     return (article_id.encode() if isinstance(article_id, str) else None), message
 
 
-def _require_bootstrap(settings: Settings) -> str:
-    if not settings.kafka_bootstrap_servers:
-        raise PipelineError(
-            "KAFKA_BOOTSTRAP_SERVERS is not set; start a broker (`dipwire broker` prints its "
-            "address) or use `dipwire demo`, which starts its own"
-        )
-    return settings.kafka_bootstrap_servers
-
-
-def make_producer(settings: Settings) -> object:
-    """A kafka-python producer that waits for all in-sync replicas."""
-    from kafka import KafkaProducer
-
-    from pipeline.broker.embedded import kafka_client_kwargs
-
-    return KafkaProducer(
-        bootstrap_servers=_require_bootstrap(settings),
-        acks="all",
-        linger_ms=5,
-        max_request_size=settings.max_message_bytes,
-        **kafka_client_kwargs(settings),
-    )
-
-
 def publish(settings: Settings, messages: Iterable[tuple[bytes | None, bytes]]) -> int:
     """Publish messages to the raw topic, wait for every ack, return how many were sent."""
     from tqdm import tqdm
 
-    producer = make_producer(settings)
+    from pipeline.broker.clients import open_producer
+
+    producer = open_producer(settings)
     topic = TopicNames.from_settings(settings).raw
     futures = []
     try:
         for key, value in tqdm(messages, desc="publish", unit="article", file=sys.stderr):
-            futures.append(producer.send(topic, key=key, value=value))  # type: ignore[attr-defined]
-        producer.flush()  # type: ignore[attr-defined]
+            futures.append(producer.send(topic, key=key, value=value))
+        producer.flush()
         for future in futures:
             future.get(timeout=30)
     finally:
-        producer.close()  # type: ignore[attr-defined]
+        producer.close()
     return len(futures)
 
 
@@ -303,39 +283,12 @@ def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def open_reader(settings: Settings, topics: Iterable[str], **overrides: Any) -> Any:
-    """A group-less kafka-python consumer at the beginning of every partition of ``topics``.
-
-    Nothing is committed, so reading never disturbs a consumer group. ``overrides``
-    are extra kafka-python consumer options.
-    """
-    from kafka import KafkaConsumer, TopicPartition
-
-    from pipeline.broker.embedded import kafka_client_kwargs
-
-    consumer = KafkaConsumer(
-        bootstrap_servers=_require_bootstrap(settings),
-        enable_auto_commit=False,
-        group_id=None,
-        fetch_max_wait_ms=100,
-        max_partition_fetch_bytes=settings.max_message_bytes,
-        fetch_max_bytes=max(settings.max_message_bytes, 52_428_800),
-        **{**kafka_client_kwargs(settings), **overrides},
-    )
-    partitions = [
-        TopicPartition(topic, p)
-        for topic in topics
-        for p in sorted(consumer.partitions_for_topic(topic) or ())
-    ]
-    consumer.assign(partitions)
-    consumer.seek_to_beginning(*partitions)
-    return consumer
-
-
 def consume(
     settings: Settings, topics: list[str], *, follow: bool, idle_seconds: float = 2.0
 ) -> Iterator[tuple[str, bytes]]:
     """Read ``topics`` from their beginning; without ``follow``, stop after ``idle_seconds``."""
+    from pipeline.broker.clients import open_reader
+
     consumer = open_reader(settings, topics)
     try:
         idle_since = time.monotonic()
@@ -357,7 +310,9 @@ def consume(
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Start what is needed, code the seed articles, print their events, stop everything."""
-    from pipeline.broker.embedded import EmbeddedBroker, create_topics, kafka_client_kwargs
+    from pipeline.broker.admin import create_topics
+    from pipeline.broker.embedded import EmbeddedBroker
+    from pipeline.broker.security import kafka_client_kwargs
 
     paths = [str(p) for p in (args.paths or [SEEDS_DIR])]
     messages = list(read_articles(paths))
@@ -433,6 +388,8 @@ def _collect(
             pending.discard(data["article_id"])
             dead += 1
             print(f"  dead letter: {data['error_kind']}: {data['reason']}", file=sys.stderr)
+
+    from pipeline.broker.clients import open_reader
 
     consumer = open_reader(settings, (names.events, names.coded, names.dlq))
     deadline = time.monotonic() + timeout

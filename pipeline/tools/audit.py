@@ -341,7 +341,7 @@ def read_topics(
     """Read the input and the three output topics from the beginning to their true end.
 
     The end of each partition is taken from a fetch response's high watermark
-    (``pipeline.broker.embedded.true_end_offsets``): the embedded broker's ListOffsets
+    (``pipeline.broker.quirks.true_end_offsets``): the embedded broker's ListOffsets
     answer is wrong after multi-record batches, and a reader that trusted it
     would stop early and report articles as missing.
 
@@ -355,12 +355,11 @@ def read_topics(
         The decoded records; ``Records.unreadable["incomplete"]`` counts
         partitions that were not read to their end.
     """
-    from kafka import KafkaConsumer, TopicPartition
+    from pipeline.broker.clients import open_reader, require_bootstrap
+    from pipeline.broker.quirks import true_end_offsets
+    from pipeline.broker.security import kafka_client_kwargs
 
-    from pipeline.broker.embedded import kafka_client_kwargs, true_end_offsets
-
-    if not settings.kafka_bootstrap_servers:
-        raise ValueError("the audit needs KAFKA_BOOTSTRAP_SERVERS")
+    bootstrap = require_bootstrap(settings)
     names = TopicNames.from_settings(settings)
     sources: dict[str, Source] = {
         names.raw: "raw",
@@ -374,29 +373,13 @@ def read_topics(
         if settings.processing_guarantee == "exactly_once" and not settings.embedded
         else "read_uncommitted"
     )
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=None,
-        enable_auto_commit=False,
-        allow_auto_create_topics=False,
-        fetch_max_wait_ms=100,
-        isolation_level=isolation,
-        **kafka_client_kwargs(settings, "consumer"),
-    )
+    consumer = open_reader(settings, sources, isolation_level=isolation)
     records = Records()
     try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in sources
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
+        partitions = sorted(consumer.assignment())
         if not partitions:
             return records
-        ends = true_end_offsets(
-            settings.kafka_bootstrap_servers, partitions, kafka_client_kwargs(settings)
-        )
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
+        ends = true_end_offsets(bootstrap, partitions, kafka_client_kwargs(settings))
         pending = {tp for tp in partitions if consumer.position(tp) < ends[tp]}
         last_progress = time.monotonic()
         while pending:

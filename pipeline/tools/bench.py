@@ -166,7 +166,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"dipwire bench: no such corpus file: {args.corpus}", file=sys.stderr)
         return 2
     # The Kafka clients log every connection at INFO; the benchmark's own lines matter here.
-    for name in ("kafka", "aiokafka", "pipeline.broker.embedded"):
+    for name in ("kafka", "aiokafka", "pipeline.broker"):
         logging.getLogger(name).setLevel(logging.WARNING)
     articles = load_articles(args.corpus, args.articles)
     worker_counts = {"1": (1,), "2": (2,), "both": (1, 2)}[args.workers]
@@ -701,7 +701,7 @@ class Collector:
         keep_values: str | None = None,
         start: Mapping[Any, int] | None = None,
     ) -> None:
-        from pipeline.cli import open_reader
+        from pipeline.broker.clients import open_reader
 
         self.expected = set(expected)
         self.data = Collected(timestamps={t: {} for t in topics})
@@ -710,10 +710,7 @@ class Collector:
         self._done = threading.Event()
         self._stop = threading.Event()
         self._error: BaseException | None = None
-        self._consumer = open_reader(settings, topics, check_crcs=False)
-        if start is not None:
-            for tp in self._consumer.assignment():
-                self._consumer.seek(tp, start.get(tp, 0))
+        self._consumer = open_reader(settings, topics, start=start, check_crcs=False)
         self._thread = threading.Thread(target=self._loop, name="bench-collector", daemon=True)
         self._thread.start()
 
@@ -795,24 +792,12 @@ def probe_fetch_wait(
     wait on the embedded broker), and records are sent at random moments of
     its fetch cycle, as articles arrive.
     """
-    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-
-    from pipeline.broker.embedded import EMBEDDED_FETCH_MAX_WAIT_MS, kafka_client_kwargs
+    from pipeline.broker.clients import open_producer, open_reader
+    from pipeline.broker.quirks import EMBEDDED_FETCH_MAX_WAIT_MS
 
     wait_ms = fetch_max_wait_ms or (EMBEDDED_FETCH_MAX_WAIT_MS if settings.embedded else 500)
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=None,
-        enable_auto_commit=False,
-        fetch_max_wait_ms=wait_ms,
-        **kafka_client_kwargs(settings),
-    )
-    producer = KafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        acks="all",
-        linger_ms=0,
-        **kafka_client_kwargs(settings),
-    )
+    consumer = open_reader(settings, [topic], fetch_max_wait_ms=wait_ms)
+    producer = open_producer(settings, linger_ms=0)
     received: dict[int, float] = {}
     stop = threading.Event()
 
@@ -822,9 +807,6 @@ def probe_fetch_wait(
                 for record in records:
                     received[int(record.value)] = time.time()
 
-    tp = TopicPartition(topic, 0)
-    consumer.assign([tp])
-    consumer.seek_to_beginning(tp)
     thread = threading.Thread(target=receive, name="bench-probe", daemon=True)
     thread.start()
     sent: dict[int, float] = {}
@@ -867,9 +849,10 @@ def measure_pipeline(
     profile_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Start a broker and ``workers`` worker processes, then measure throughput and latency."""
-    from kafka import KafkaProducer
-
-    from pipeline.broker.embedded import EmbeddedBroker, create_topics, kafka_client_kwargs
+    from pipeline.broker.admin import create_topics
+    from pipeline.broker.clients import open_producer
+    from pipeline.broker.embedded import EmbeddedBroker
+    from pipeline.broker.security import kafka_client_kwargs
     from pipeline.topics import TopicNames
     from pipeline.worker import WorkerProcess
 
@@ -919,13 +902,7 @@ def measure_pipeline(
         def alive() -> bool:
             return all(p.alive() for p in procs)
 
-        producer = KafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            acks="all",
-            linger_ms=5,
-            max_request_size=settings.max_message_bytes,
-            **kafka_client_kwargs(settings),
-        )
+        producer = open_producer(settings)
         stack.callback(producer.close)
         progress.phase = "warm-up"
         _warm_up(settings, names, producer, procs, articles, args.timeout, alive)
@@ -1056,7 +1033,8 @@ def _latency(
     """Publish at ``rate`` and read every stage topic's record timestamps for each article."""
     from kafka import TopicPartition
 
-    from pipeline.broker.embedded import kafka_client_kwargs, true_end_offsets
+    from pipeline.broker.quirks import true_end_offsets
+    from pipeline.broker.security import kafka_client_kwargs
 
     topics = {role: getattr(names, role) for role in ("raw", "valid", "annotated", "enriched")}
     topics["coded"] = names.coded
