@@ -13,10 +13,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pipeline.broker.errors import BrokerError
+from pipeline.broker.security import kafka_client_kwargs
+from pipeline.settings import Settings
+from pipeline.topics import TopicNames
 
 log = logging.getLogger(__name__)
 
-__all__ = ["create_topics", "wait_for_kafka"]
+__all__ = ["create_pipeline_topics", "create_topics", "wait_for_kafka"]
 
 
 def wait_for_kafka(
@@ -153,3 +156,26 @@ def _wait_for_partitions(
                 log.warning(
                     "topic %s already exists with %d partitions, not %d", name, count, partitions
                 )
+
+
+def create_pipeline_topics(settings: Settings, extra: Iterable[str] = ()) -> TopicNames:
+    """Create every topic of the pipeline (and ``extra`` ones) as ``settings`` configure them.
+
+    Args:
+        settings: Broker address, security, topic prefix, partitions and replication.
+        extra: Further full topic names to create the same way (a probe topic).
+
+    Returns:
+        The pipeline's topic names.
+    """
+    if not settings.kafka_bootstrap_servers:
+        raise BrokerError("topics need a broker address; start the embedded broker first")
+    names = TopicNames.from_settings(settings)
+    create_topics(
+        settings.kafka_bootstrap_servers,
+        [*names.all(), *extra],
+        partitions=settings.partitions,
+        replication_factor=settings.replication_factor,
+        client_kwargs=kafka_client_kwargs(settings),
+    )
+    return names

@@ -21,16 +21,18 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO, Self
 
 from pipeline.broker.admin import wait_for_kafka
 from pipeline.broker.errors import BrokerError
+from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BrokerError", "EmbeddedBroker", "run_foreground"]
+__all__ = ["BrokerError", "EmbeddedBroker", "run_foreground", "start_if_needed"]
 
 #: Environment variables the broker reads as defaults for options we do not
 #: pass; an operator's STORAGE_ENGINE must not turn the throwaway broker into
@@ -407,3 +409,21 @@ def run_foreground(port: int | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def start_if_needed(settings: Settings, stack: ExitStack) -> tuple[Settings, EmbeddedBroker | None]:
+    """Start an embedded broker when ``settings`` name no Kafka; ``stack`` stops it.
+
+    Args:
+        settings: The settings; ``settings.starts_broker`` decides.
+        stack: Where the broker is entered, so it stops when the stack closes.
+
+    Returns:
+        The settings pointing at the broker (marked embedded), and the broker
+        (None when a Kafka was configured and the settings come back unchanged).
+    """
+    if not settings.starts_broker:
+        return settings, None
+    broker = stack.enter_context(EmbeddedBroker())
+    update = {"kafka_bootstrap_servers": broker.bootstrap, "embedded_broker": True}
+    return settings.model_copy(update=update), broker

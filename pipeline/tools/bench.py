@@ -51,9 +51,8 @@ from typing import Any
 
 import orjson
 
+from pipeline.ingest import SEEDS_DIR, read_articles
 from pipeline.settings import Settings
-
-SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
 
 #: Stage topics in flow order, by role, and the stage that writes each one.
 HOPS: tuple[tuple[str, str, str], ...] = (
@@ -289,14 +288,8 @@ def load_articles(corpus: Path | None, count: int) -> list[dict[str, Any]]:
 
 
 def read_seeds(directory: Path) -> list[dict[str, Any]]:
-    """Every article of the ``*.json`` and ``*.jsonl`` files in ``directory``."""
-    seeds: list[dict[str, Any]] = []
-    for path in sorted(directory.iterdir()):
-        if path.suffix == ".json":
-            seeds.append(orjson.loads(path.read_bytes()))
-        elif path.suffix == ".jsonl":
-            seeds.extend(orjson.loads(line) for line in path.read_bytes().splitlines() if line)
-    return seeds
+    """Every article of the ``*.json``, ``*.jsonl`` and ``*.txt`` files in ``directory``."""
+    return [orjson.loads(message) for _, message in read_articles([directory])]
 
 
 def repeat_articles(seeds: Sequence[dict[str, Any]], count: int) -> list[dict[str, Any]]:
@@ -849,11 +842,9 @@ def measure_pipeline(
     profile_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Start a broker and ``workers`` worker processes, then measure throughput and latency."""
-    from pipeline.broker.admin import create_topics
+    from pipeline.broker.admin import create_pipeline_topics
     from pipeline.broker.clients import open_producer
-    from pipeline.broker.embedded import EmbeddedBroker
-    from pipeline.broker.security import kafka_client_kwargs
-    from pipeline.topics import TopicNames
+    from pipeline.broker.embedded import start_if_needed
     from pipeline.worker import WorkerProcess
 
     token = uuid.uuid4().hex[:8]
@@ -861,12 +852,7 @@ def measure_pipeline(
     result: dict[str, Any] = {"workers": workers}
     progress = _Progress()
     with contextlib.ExitStack() as stack:
-        broker: EmbeddedBroker | None = None
-        if settings.starts_broker:
-            broker = stack.enter_context(EmbeddedBroker())
-            settings = settings.model_copy(
-                update={"kafka_bootstrap_servers": broker.bootstrap, "embedded_broker": True}
-            )
+        settings, broker = start_if_needed(settings, stack)
         # Fresh topics and group per measurement, also on a shared Kafka.
         settings = settings.model_copy(
             update={
@@ -875,16 +861,8 @@ def measure_pipeline(
                 "web_port": 0,
             }
         )
-        assert settings.kafka_bootstrap_servers
-        names = TopicNames.from_settings(settings)
         probe_topic = f"{settings.topic_prefix}probe"
-        create_topics(
-            settings.kafka_bootstrap_servers,
-            [*names.all(), probe_topic],
-            partitions=settings.partitions,
-            replication_factor=settings.replication_factor,
-            client_kwargs=kafka_client_kwargs(settings),
-        )
+        names = create_pipeline_topics(settings, [probe_topic])
         result["broker_hop"] = probe_fetch_wait(settings, probe_topic)
         started = time.perf_counter()
         # The benchmark replays the same bodies under new ids (warm-up, throughput,
