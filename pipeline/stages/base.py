@@ -18,7 +18,7 @@ from typing import Literal, Protocol, TypeVar
 from pydantic import BaseModel
 
 from pipeline.codec import Origin, Rejected, dead_letter, decode
-from pipeline.models import Article, DeadLetter, StageTiming
+from pipeline.models import MAX_ID_LENGTH, Article, DeadLetter, StageTiming
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def record_key_id(record: Record) -> str | None:
     if not record.key:
         return None
     try:
-        return record.key.decode("utf-8")[:512] or None
+        return record.key.decode("utf-8")[:MAX_ID_LENGTH] or None
     except UnicodeDecodeError:
         return None
 

@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.codec import Origin, Rejected, dead_letter, encode
 from pipeline.models import (
+    MAX_ID_LENGTH,
     ActorRef,
     ArticleCoded,
     DiplomaticEvent,
@@ -123,10 +124,10 @@ def test_dead_letter_for_another_topic_position_does_not_account_for_raw() -> No
 
 
 def test_id_unreadable_to_the_stage_is_matched_by_position() -> None:
-    # A 600-character id fails validation; its dead letter carries the first 512.
-    long_id = "x" * 600
+    # An over-long id fails validation; its dead letter carries the first MAX_ID_LENGTH.
+    long_id = "x" * (MAX_ID_LENGTH + 88)
     records = records_from(
-        raw=[(0, 4, raw(long_id))], dlq=[letter(long_id[:512], "invalid_fields", 0, 4)]
+        raw=[(0, 4, raw(long_id))], dlq=[letter(long_id[:MAX_ID_LENGTH], "invalid_fields", 0, 4)]
     )
     assert reconcile(records, RAW).ok
     # A dead letter without the id but at the right position accounts for it too.

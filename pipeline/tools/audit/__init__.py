@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import orjson
 
+from pipeline.models import MAX_ID_LENGTH
 from pipeline.settings import Settings
 from pipeline.topics import TopicNames
 
@@ -41,9 +42,6 @@ log = logging.getLogger(__name__)
 
 VOLATILE_FIELDS = frozenset({"emitted_at", "ingested_at", "received_at", "coded_at", "failed_at"})
 """Wall-clock stamps a replay legitimately changes; left out when payloads are compared."""
-
-MAX_ID_LENGTH = 512
-"""The codec keeps this much of an over-long id in its dead letter; the audit does the same."""
 
 Source = Literal["raw", "coded", "dlq", "events"]
 
