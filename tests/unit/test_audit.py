@@ -261,3 +261,15 @@ def test_text_report_names_the_problems() -> None:
     assert "missing (input without a terminal record): 1\n  b" in text
     assert "event ids with different payloads: 1\n  e1" in text
     assert text.rstrip().endswith("FAILED")
+
+
+def test_output_records_are_read_with_the_message_models() -> None:
+    # Each is valid JSON with the right id field, but not the model its topic carries.
+    negative = b'{"article_id": "a", "events": -1, "coded_at": "2024-05-01T12:00:00Z"}'
+    no_stage = json.dumps({**json.loads(letter("a", "not_json")), "stage": None}).encode()
+    bad_code = json.dumps({**json.loads(event("e1")), "cameo_code": "4"}).encode()
+    assert read_coded(negative) is None
+    assert read_dead_letter(no_stage) is None
+    assert read_event(bad_code) is None
+    assert read_coded(coded("a", "e1")) is not None
+    assert read_dead_letter(letter("a", "not_json")) is not None
