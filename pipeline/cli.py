@@ -19,7 +19,7 @@ from pipeline.broker.errors import BrokerConfigError
 from pipeline.errors import PipelineError
 from pipeline.models import write_schemas
 from pipeline.settings import Settings, redact_secrets_in_logs
-from pipeline.topics import TopicNames
+from pipeline.topics import Role, TopicNames
 
 log = logging.getLogger("dipwire")
 
@@ -75,7 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     tail = sub.add_parser("tail", help="print records of an output topic as JSON lines")
     tail.add_argument(
-        "--topic", choices=("events", "coded", "dlq", "raw"), default="events", help="which topic"
+        "--topic",
+        choices=[r.value for r in (Role.EVENTS, Role.CODED, Role.DLQ, Role.RAW)],
+        default=Role.EVENTS.value,
+        help="which topic",
     )
     tail.add_argument("--follow", action="store_true", help="keep waiting for new records")
     tail.add_argument("--max", type=int, default=None, help="stop after this many records")
@@ -144,7 +147,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
     """Print an output topic from its beginning as JSON lines."""
-    topic = getattr(TopicNames.from_settings(settings), args.topic)
+    topic = TopicNames.from_settings(settings).of(Role(args.topic))
     shown = 0
     for _topic, value in consume(settings, [topic], follow=args.follow):
         sys.stdout.write(value.decode("utf-8", "replace") + "\n")

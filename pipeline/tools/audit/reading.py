@@ -14,8 +14,8 @@ from typing import Any
 
 from pipeline.settings import Settings
 from pipeline.tools.audit.reconcile import AuditReport, reconcile
-from pipeline.tools.audit.records import Records, Source, decode_record
-from pipeline.topics import TopicNames
+from pipeline.tools.audit.records import AUDITED, Records, decode_record
+from pipeline.topics import Role, TopicNames
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,9 @@ class TimeRange:
         """Outputs are read from ``since`` to the end: a late terminal record still counts."""
         return self.since_ms is None or timestamp_ms >= self.since_ms
 
-    def admits(self, source: Source, timestamp_ms: int) -> bool:
+    def admits(self, source: Role, timestamp_ms: int) -> bool:
         """Whether a record of ``source`` with this timestamp takes part in the audit."""
-        if source == "raw":
+        if source == Role.RAW:
             return self.admits_input(timestamp_ms)
         return self.admits_output(timestamp_ms)
 
@@ -73,12 +73,7 @@ def read_topics(
 
     bootstrap = require_bootstrap(settings)
     names = TopicNames.from_settings(settings)
-    sources: dict[str, Source] = {
-        names.raw: "raw",
-        names.coded: "coded",
-        names.dlq: "dlq",
-        names.events: "events",
-    }
+    sources = {names.of(role): role for role in AUDITED}
     # Transactional producers leave aborted records behind; only a real Kafka has them.
     exactly_once = settings.processing_guarantee == "exactly_once" and not settings.embedded
     isolation = "read_committed" if exactly_once else "read_uncommitted"
@@ -97,7 +92,7 @@ def read_topics(
 def _read_to_ends(
     consumer: Any,
     ends: dict[Any, int],
-    sources: dict[str, Source],
+    sources: dict[str, Role],
     time_range: TimeRange,
     idle_timeout: float,
     records: Records,

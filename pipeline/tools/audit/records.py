@@ -18,12 +18,13 @@ import orjson
 from pydantic import ValidationError
 
 from pipeline.models import MAX_ID_LENGTH, ArticleCoded, DeadLetter, DiplomaticEvent
+from pipeline.topics import Role
 
 VOLATILE_FIELDS = frozenset({"emitted_at", "ingested_at", "received_at", "coded_at", "failed_at"})
 """Wall-clock stamps a replay legitimately changes; left out when payloads are compared."""
 
-Source = Literal["raw", "coded", "dlq", "events"]
-"""The topics the audit reads, by role."""
+AUDITED: tuple[Role, ...] = (Role.RAW, Role.CODED, Role.DLQ, Role.EVENTS)
+"""The topics the audit reads: the input, both terminal topics and the events."""
 
 
 @dataclass(frozen=True)
@@ -131,21 +132,21 @@ def _without_volatile(value: Any) -> Any:
 
 
 def decode_record(
-    source: Source, partition: int, offset: int, value: bytes | None, into: Records
+    source: Role, partition: int, offset: int, value: bytes | None, into: Records
 ) -> None:
-    """Decode one record of ``source`` and add it to ``into``."""
-    if source == "raw":
+    """Decode one record of ``source`` (one of :data:`AUDITED`) and add it to ``into``."""
+    if source == Role.RAW:
         into.inputs.append(read_input(partition, offset, value))
         return
     decoded: TerminalRecord | EventRecord | None
-    if source == "coded":
+    if source == Role.CODED:
         decoded = read_coded(value)
-    elif source == "dlq":
+    elif source == Role.DLQ:
         decoded = read_dead_letter(value)
     else:
         decoded = read_event(value)
     if decoded is None:
-        into.unreadable[source] += 1
+        into.unreadable[source.value] += 1
     elif isinstance(decoded, EventRecord):
         into.events.append(decoded)
     else:
@@ -161,11 +162,8 @@ def records_from(
     """Decode records given as plain values: ``(partition, offset, bytes)`` for inputs."""
     records = Records()
     for partition, offset, value in raw:
-        decode_record("raw", partition, offset, value, records)
-    for value in coded:
-        decode_record("coded", 0, 0, value, records)
-    for value in dlq:
-        decode_record("dlq", 0, 0, value, records)
-    for value in events:
-        decode_record("events", 0, 0, value, records)
+        decode_record(Role.RAW, partition, offset, value, records)
+    for role, values in ((Role.CODED, coded), (Role.DLQ, dlq), (Role.EVENTS, events)):
+        for value in values:
+            decode_record(role, 0, 0, value, records)
     return records

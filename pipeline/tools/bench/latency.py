@@ -13,19 +13,15 @@ from pipeline.settings import Settings
 from pipeline.tools.bench.articles import tagged
 from pipeline.tools.bench.collect import Collected, Collector, publish
 from pipeline.tools.bench.stats import percentile, summarize
+from pipeline.topics import FLOW, TERMINAL, Role, TopicNames
 
-HOPS: tuple[tuple[str, str, str], ...] = (
-    ("validate", "raw", "valid"),
-    ("extract", "valid", "annotated"),
-    ("enrich", "annotated", "enriched"),
-    ("code", "enriched", "coded"),
-)
-"""Stage topics in flow order, by role, and the stage that writes each one."""
+CARRIERS: tuple[Role, ...] = (FLOW[0].reads, *(step.carries for step in FLOW))
+"""The topics an article passes through, keyed by its id: the input, then each stage's output."""
 
 
 def measure_latency(
     settings: Settings,
-    names: Any,
+    names: TopicNames,
     producer: Any,
     articles: Sequence[dict[str, Any]],
     rate: float,
@@ -37,8 +33,7 @@ def measure_latency(
     from pipeline.broker.quirks import true_end_offsets
     from pipeline.broker.security import kafka_client_kwargs
 
-    topics = {role: getattr(names, role) for role in ("raw", "valid", "annotated", "enriched")}
-    topics["coded"] = names.coded
+    topics = {role: names.of(role) for role in CARRIERS}
     watched = [*topics.values(), names.dlq]
     assert settings.kafka_bootstrap_servers
     tps = [TopicPartition(t, p) for t in watched for p in range(settings.partitions)]
@@ -49,7 +44,7 @@ def measure_latency(
     collector = Collector(
         settings,
         watched,
-        [names.coded, names.dlq],
+        [names.of(role) for role in TERMINAL],
         [k for k, _ in messages],
         keep_values=names.coded,
         start=ends,
@@ -64,7 +59,7 @@ def measure_latency(
 
 
 def latency_report(
-    data: Collected, topics: Mapping[str, str], chars: Mapping[str, int] | None = None
+    data: Collected, topics: Mapping[Role, str], chars: Mapping[str, int] | None = None
 ) -> dict[str, Any]:
     """End-to-end, from-receipt and per-hop latency (seconds) from the collected timestamps.
 
@@ -79,17 +74,17 @@ def latency_report(
     (``chars``, by id).
     """
     stamps = data.timestamps
-    raw, coded = stamps[topics["raw"]], stamps[topics["coded"]]
+    raw, coded = stamps[topics[Role.RAW]], stamps[topics[Role.CODED]]
     by_article = {k: (coded[k] - raw[k]) / 1000 for k in coded if k in raw}
     slowest = sorted(by_article.items(), key=lambda item: item[1], reverse=True)[:5]
     from_receipt, to_receipt, work = _receipts(data.values, raw, coded)
     hops: dict[str, Any] = {}
-    for stage, source, target in HOPS:
-        before, after = stamps[topics[source]], stamps[topics[target]]
+    for step in FLOW:
+        before, after = stamps[topics[step.reads]], stamps[topics[step.carries]]
         hop = summarize([(after[k] - before[k]) / 1000 for k in after if k in before])
-        if stage in work:
-            hop["work_p50"] = percentile(work[stage], 50)
-        hops[stage] = hop
+        if step.stage in work:
+            hop["work_p50"] = percentile(work[step.stage], 50)
+        hops[step.stage] = hop
     return {
         "articles": len(data.terminal),
         "end_to_end": summarize(list(by_article.values())),

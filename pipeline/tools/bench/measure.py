@@ -28,6 +28,7 @@ from pipeline.tools.bench.errors import BenchError
 from pipeline.tools.bench.latency import measure_latency
 from pipeline.tools.bench.procs import CpuSnapshot, MemorySampler, memory_report, peak_kb
 from pipeline.tools.bench.profile import start_profilers, stop_profilers, summarize_profile
+from pipeline.topics import TERMINAL, TopicNames
 
 
 @dataclass
@@ -44,7 +45,7 @@ class _Rig:
     """What one measurement runs on: settings with fresh names, workers, producer, broker pid."""
 
     settings: Settings
-    names: Any
+    names: TopicNames
     procs: list[Any]
     producer: Any
     broker_pid: int | None
@@ -151,10 +152,9 @@ def _saturation(
 ) -> dict[str, Any]:
     """Publish every article (at ``--rate``, or at once) and time them to their terminal records."""
     names = rig.names
+    terminal = [names.of(role) for role in TERMINAL]
     messages = tagged(articles, "t")
-    collector = Collector(
-        rig.settings, [names.coded, names.dlq], [names.coded, names.dlq], [k for k, _ in messages]
-    )
+    collector = Collector(rig.settings, terminal, terminal, [k for k, _ in messages])
     progress.collector = collector
     profilers = start_profilers(profile_dir, rig.procs, len(rig.procs)) if profile_dir else []
     extracted_before = [_extracted(p) for p in rig.procs]
@@ -191,7 +191,7 @@ def _keep_logs_on_error(logs: Path) -> None:
 
 def _warm_up(rig: _Rig, articles: Sequence[dict[str, Any]], timeout: float) -> None:
     """Send a few articles until every worker has coded some: the group is then settled."""
-    names = rig.names
+    terminal = [rig.names.of(role) for role in TERMINAL]
     deadline = time.monotonic() + timeout
     for round_ in range(10):
         batch = [
@@ -201,12 +201,12 @@ def _warm_up(rig: _Rig, articles: Sequence[dict[str, Any]], timeout: float) -> N
         messages = tagged(batch, "w")
         collector = Collector(
             rig.settings,
-            [names.coded, names.dlq],
-            [names.coded, names.dlq],
+            terminal,
+            terminal,
             [k for k, _ in messages],
         )
         try:
-            publish(rig.producer, names.raw, messages, None)
+            publish(rig.producer, rig.names.raw, messages, None)
             collector.wait(max(deadline - time.monotonic(), 1.0), rig.alive)
         finally:
             collector.close()
@@ -225,7 +225,7 @@ def _extracted(proc: Any) -> float:
 
 
 def _throughput(
-    collector: Collector, names: Any, began: float, articles: Sequence[dict[str, Any]]
+    collector: Collector, names: TopicNames, began: float, articles: Sequence[dict[str, Any]]
 ) -> dict[str, Any]:
     terminal = collector.data.terminal
     last_ms = max(ts for _, ts in terminal.values())
