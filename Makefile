@@ -65,4 +65,4 @@ deploy-check: venv system-deps
 	docker-compose -f docker-compose.yml config -q
 	$(BIN)/hadolint deploy/Dockerfile
 	$(BIN)/kubernetes-validate --strict --quiet deploy/k8s/*.yaml
-	$(BIN)/python -m pytest tests/unit/test_deploy.py -m unit -q
+	$(BIN)/python -m pytest tests/deploy/test_deploy.py -m unit -q
