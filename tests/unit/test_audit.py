@@ -10,15 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pipeline.codec import Origin, Rejected, dead_letter, encode
-from pipeline.models import (
-    MAX_ID_LENGTH,
-    ActorRef,
-    ArticleCoded,
-    DiplomaticEvent,
-    EventTone,
-    Span,
-    Tone,
-)
+from pipeline.models import MAX_ID_LENGTH
+from pipeline.testing import NOW, article_coded, dead_letter_of, diplomatic_event, raw_article
 from pipeline.tools.audit import (
     TimeRange,
     configure_parser,
@@ -37,56 +30,26 @@ from pipeline.topics import ALL, RAW, TopicNames
 
 pytestmark = pytest.mark.unit
 
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
 
 def raw(article_id: str, body: str = "Leaders met.") -> bytes:
-    return json.dumps({"id": article_id, "body": body}).encode()
+    return raw_article(article_id, body)
 
 
 def coded(article_id: str, *event_ids: str) -> bytes:
-    return encode(
-        ArticleCoded(
-            article_id=article_id, events=len(event_ids), event_ids=list(event_ids), coded_at=NOW
-        )
-    )
+    return encode(article_coded(article_id, *event_ids))
 
 
 def letter(
     article_id: str | None, kind: str, partition: int | None = None, offset: int | None = None
 ) -> bytes:
-    rejected = Rejected(kind, "because", article_id)
-    return encode(dead_letter(b"x", Origin(RAW, partition, offset), "validate", rejected, NOW))
+    origin = Origin(RAW, partition, offset)
+    return encode(dead_letter_of(article_id, kind, origin=origin, payload=b"x"))
 
 
 def event(
     event_id: str, article_id: str = "a", *, goldstein: float = 4.0, at: datetime = NOW
 ) -> bytes:
-    tone = Tone(compound=0.1, gdelt=10.0, positive=0.2, negative=0.1)
-    actor = ActorRef(
-        text="China", name="China", code="CHN", country="CHN", span=Span(start=0, end=5)
-    )
-    return encode(
-        DiplomaticEvent(
-            event_id=event_id,
-            article_id=article_id,
-            source_actor=actor,
-            cameo_code="042",
-            cameo_root="04",
-            event_name="Make a visit",
-            goldstein=goldstein,
-            quad_class=1,
-            sentence="China visited.",
-            sentence_span=Span(start=0, end=14),
-            trigger="visited",
-            trigger_span=Span(start=6, end=13),
-            tone=EventTone(sentence=tone, document=tone),
-            confidence=0.9,
-            pipeline_version="0.1.0",
-            ingested_at=at - timedelta(seconds=1),
-            emitted_at=at,
-        )
-    )
+    return encode(diplomatic_event(event_id, article_id, goldstein=goldstein, emitted_at=at))
 
 
 def test_every_input_accounted_for_is_ok() -> None:
