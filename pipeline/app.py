@@ -19,7 +19,8 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import REGISTRY, CollectorRegistry
 
 from pipeline import __version__
-from pipeline.broker.embedded import faust_broker_settings, faust_security_settings
+from pipeline.broker.quirks import faust_broker_settings
+from pipeline.broker.security import faust_security_settings
 from pipeline.metrics import Metrics, create_metrics
 from pipeline.settings import Settings
 from pipeline.stages.agents import Sink, TopicSink, make_agent
@@ -29,7 +30,7 @@ from pipeline.stages.code import CodeStage, EventCoding
 from pipeline.stages.enrich import Enricher, EnrichStage
 from pipeline.stages.extract import Annotator, ExtractStage
 from pipeline.stages.validate import Deduper, ValidateStage
-from pipeline.topics import TopicNames
+from pipeline.topics import Role, TopicNames
 
 FAUST_METRICS_PREFIX = "dipwire_faust"
 """Faust's own sensor metrics start with this, beside the pipeline's ``dipwire_*``."""
@@ -133,12 +134,9 @@ def create_pipeline(
     names = TopicNames.from_settings(settings)
     topics = {
         role: app.topic(
-            getattr(names, role),
-            key_type=bytes,
-            value_type=bytes,
-            partitions=settings.partitions,
+            names.of(role), key_type=bytes, value_type=bytes, partitions=settings.partitions
         )
-        for role in ("raw", "valid", "annotated", "enriched", "events", "coded", "dlq")
+        for role in Role
     }
     outputs: Sink = sink if sink is not None else TopicSink(topics)
     # One thread per stage, so a cheap stage's batch never queues behind a parse (at

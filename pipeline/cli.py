@@ -8,27 +8,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
-import hashlib
 import logging
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import orjson
 
 from pipeline import __version__
+from pipeline.broker.errors import BrokerConfigError
+from pipeline.errors import PipelineError
 from pipeline.models import write_schemas
 from pipeline.nlp.data import DataFileError
 from pipeline.settings import Settings, redact_secrets_in_logs
-from pipeline.topics import TopicNames
-from pipeline.worker import WorkerProcess
+from pipeline.topics import Role, TopicNames
 
 log = logging.getLogger("dipwire")
 
-SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
 
@@ -49,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         code: int = args.handler(args, settings)
     except KeyboardInterrupt:
         return 130
-    except PipelineError as exc:
+    except (PipelineError, BrokerConfigError) as exc:
         print(f"dipwire: {exc}", file=sys.stderr)
         return 2
     except DataFileError as exc:
@@ -58,10 +53,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {exc.hint}", file=sys.stderr)
         return 2
     return code
-
-
-class PipelineError(RuntimeError):
-    """A failure with a message meant for the user, not a traceback."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,7 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     tail = sub.add_parser("tail", help="print records of an output topic as JSON lines")
     tail.add_argument(
-        "--topic", choices=("events", "coded", "dlq", "raw"), default="events", help="which topic"
+        "--topic",
+        choices=[r.value for r in (Role.EVENTS, Role.CODED, Role.DLQ, Role.RAW)],
+        default=Role.EVENTS.value,
+        help="which topic",
     )
     tail.add_argument("--follow", action="store_true", help="keep waiting for new records")
     tail.add_argument("--max", type=int, default=None, help="stop after this many records")
@@ -125,70 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Run the Faust worker until it is stopped; starts the embedded broker when none is set."""
-    from pipeline.broker.embedded import EmbeddedBroker
+    from pipeline.broker.embedded import start_if_needed
+    from pipeline.worker import run_worker
 
     with contextlib.ExitStack() as stack:
-        if settings.starts_broker:
-            broker = stack.enter_context(EmbeddedBroker())
+        settings, broker = start_if_needed(settings, stack)
+        if broker is not None:
             print(f"embedded broker at {broker.bootstrap}", file=sys.stderr)
-            settings = settings.model_copy(
-                update={"kafka_bootstrap_servers": broker.bootstrap, "embedded_broker": True}
-            )
         return run_worker(settings)
     return 0  # pragma: no cover - ExitStack does not swallow exceptions
-
-
-def run_worker(settings: Settings) -> int:
-    """Prepare topics, load the NLP once, and run the Faust worker in this process."""
-    import faust
-
-    from pipeline.app import create_pipeline
-    from pipeline.broker.embedded import apply_embedded_quirks, create_topics, kafka_client_kwargs
-    from pipeline.nlp import Analyzer, NlpConfig
-    from pipeline.stages.child import ChildStage
-    from pipeline.stages.extract import ExtractStage, load_extract_stage
-
-    assert settings.kafka_bootstrap_servers
-    if settings.embedded:
-        apply_embedded_quirks()
-    create_topics(
-        settings.kafka_bootstrap_servers,
-        TopicNames.from_settings(settings).all(),
-        partitions=settings.partitions,
-        replication_factor=settings.replication_factor,
-        client_kwargs=kafka_client_kwargs(settings),
-    )
-    config = NlpConfig.from_settings(settings)
-    started = time.perf_counter()
-    child = None
-    if settings.nlp_processes:
-        child = ChildStage(
-            functools.partial(load_extract_stage, config),
-            processes=settings.nlp_processes,
-            id=ExtractStage.id,
-            input_role=ExtractStage.input_role,
-            output_roles=ExtractStage.output_roles,
-        )
-        child.start()  # the children load spaCy while this process loads the rest
-    try:
-        analyzer = Analyzer.load(config, parse=child is None)
-        if child is not None:
-            child.wait_started()
-        log.info(
-            "NLP loaded in %.1f s (model %s, parse %s)",
-            time.perf_counter() - started,
-            settings.spacy_model,
-            f"in {settings.nlp_processes} child process(es)" if child else "in this process",
-        )
-        pipeline = create_pipeline(settings, analyzer, extract=child)
-        worker = faust.Worker(pipeline.app, loglevel=settings.log_level, quiet=True)
-        worker.execute_from_commandline()
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    finally:
-        if child is not None:
-            child.close()
-    return 0
 
 
 def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
@@ -201,94 +140,10 @@ def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
 # --------------------------------------------------------------------------- ingest / tail
 
 
-def read_articles(paths: Iterable[str]) -> Iterator[tuple[bytes | None, bytes]]:
-    """Yield ``(key, message)`` for every article in ``paths`` (``-`` reads JSON lines on stdin).
-
-    JSON goes out as the bytes given, so the pipeline (not this command) judges
-    it; it is keyed by its ``id`` when one can be read. A ``.txt`` file becomes
-    an article whose id is a hash of its content, its first line the title.
-    """
-    for name in paths:
-        if name == "-":
-            for line in sys.stdin.buffer:
-                if line.strip():
-                    yield _keyed(line.strip())
-            continue
-        path = Path(name)
-        if path.is_dir():
-            files = sorted(p for p in path.iterdir() if p.suffix in {".json", ".jsonl", ".txt"})
-            yield from read_articles(str(p) for p in files)
-        elif path.suffix == ".jsonl":
-            with path.open("rb") as handle:
-                for line in handle:
-                    if line.strip():
-                        yield _keyed(line.strip())
-        elif path.suffix == ".json":
-            yield _keyed(path.read_bytes().strip())
-        elif path.suffix == ".txt":
-            text = path.read_text(encoding="utf-8")
-            title, _, body = text.strip().partition("\n")
-            article_id = "txt-" + hashlib.sha256(text.encode()).hexdigest()[:24]
-            message = {"id": article_id, "title": title.strip(), "body": body.strip() or title}
-            message["source"] = path.name
-            yield article_id.encode(), orjson.dumps(message)
-        else:
-            raise PipelineError(f"{path}: expected a .txt, .json or .jsonl file, or a folder")
-
-
-def _keyed(message: bytes) -> tuple[bytes | None, bytes]:
-    try:
-        data = orjson.loads(message)
-    except orjson.JSONDecodeError:
-        return None, message
-    article_id = data.get("id") if isinstance(data, dict) else None
-    return (article_id.encode() if isinstance(article_id, str) else None), message
-
-
-def _require_bootstrap(settings: Settings) -> str:
-    if not settings.kafka_bootstrap_servers:
-        raise PipelineError(
-            "KAFKA_BOOTSTRAP_SERVERS is not set; start a broker (`dipwire broker` prints its "
-            "address) or use `dipwire demo`, which starts its own"
-        )
-    return settings.kafka_bootstrap_servers
-
-
-def make_producer(settings: Settings) -> object:
-    """A kafka-python producer that waits for all in-sync replicas."""
-    from kafka import KafkaProducer
-
-    from pipeline.broker.embedded import kafka_client_kwargs
-
-    return KafkaProducer(
-        bootstrap_servers=_require_bootstrap(settings),
-        acks="all",
-        linger_ms=5,
-        max_request_size=settings.max_message_bytes,
-        **kafka_client_kwargs(settings),
-    )
-
-
-def publish(settings: Settings, messages: Iterable[tuple[bytes | None, bytes]]) -> int:
-    """Publish messages to the raw topic, wait for every ack, return how many were sent."""
-    from tqdm import tqdm
-
-    producer = make_producer(settings)
-    topic = TopicNames.from_settings(settings).raw
-    futures = []
-    try:
-        for key, value in tqdm(messages, desc="publish", unit="article", file=sys.stderr):
-            futures.append(producer.send(topic, key=key, value=value))  # type: ignore[attr-defined]
-        producer.flush()  # type: ignore[attr-defined]
-        for future in futures:
-            future.get(timeout=30)
-    finally:
-        producer.close()  # type: ignore[attr-defined]
-    return len(futures)
-
-
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     """Publish articles to the raw topic."""
+    from pipeline.ingest import publish, read_articles
+
     sent = publish(settings, read_articles(args.paths))
     print(
         f"published {sent} message(s) to {TopicNames.from_settings(settings).raw}", file=sys.stderr
@@ -298,7 +153,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
     """Print an output topic from its beginning as JSON lines."""
-    topic = getattr(TopicNames.from_settings(settings), args.topic)
+    topic = TopicNames.from_settings(settings).of(Role(args.topic))
     shown = 0
     for _topic, value in consume(settings, [topic], follow=args.follow):
         sys.stdout.write(value.decode("utf-8", "replace") + "\n")
@@ -309,39 +164,12 @@ def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def open_reader(settings: Settings, topics: Iterable[str], **overrides: Any) -> Any:
-    """A group-less kafka-python consumer at the beginning of every partition of ``topics``.
-
-    Nothing is committed, so reading never disturbs a consumer group. ``overrides``
-    are extra kafka-python consumer options.
-    """
-    from kafka import KafkaConsumer, TopicPartition
-
-    from pipeline.broker.embedded import kafka_client_kwargs
-
-    consumer = KafkaConsumer(
-        bootstrap_servers=_require_bootstrap(settings),
-        enable_auto_commit=False,
-        group_id=None,
-        fetch_max_wait_ms=100,
-        max_partition_fetch_bytes=settings.max_message_bytes,
-        fetch_max_bytes=max(settings.max_message_bytes, 52_428_800),
-        **{**kafka_client_kwargs(settings), **overrides},
-    )
-    partitions = [
-        TopicPartition(topic, p)
-        for topic in topics
-        for p in sorted(consumer.partitions_for_topic(topic) or ())
-    ]
-    consumer.assign(partitions)
-    consumer.seek_to_beginning(*partitions)
-    return consumer
-
-
 def consume(
     settings: Settings, topics: list[str], *, follow: bool, idle_seconds: float = 2.0
 ) -> Iterator[tuple[str, bytes]]:
     """Read ``topics`` from their beginning; without ``follow``, stop after ``idle_seconds``."""
+    from pipeline.broker.clients import open_reader
+
     consumer = open_reader(settings, topics)
     try:
         idle_since = time.monotonic()
@@ -363,133 +191,9 @@ def consume(
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Start what is needed, code the seed articles, print their events, stop everything."""
-    from pipeline.broker.embedded import EmbeddedBroker, create_topics, kafka_client_kwargs
+    from pipeline.demo import run_demo
 
-    paths = [str(p) for p in (args.paths or [SEEDS_DIR])]
-    messages = list(read_articles(paths))
-    expected = {key.decode() for key, _ in messages if key is not None}
-    if not messages:
-        raise PipelineError(f"no articles found in {', '.join(paths)}")
-
-    with contextlib.ExitStack() as stack:
-        if settings.starts_broker:
-            broker = stack.enter_context(EmbeddedBroker())
-            print(f"demo: embedded broker at {broker.bootstrap}", file=sys.stderr)
-            settings = settings.model_copy(
-                update={"kafka_bootstrap_servers": broker.bootstrap, "embedded_broker": True}
-            )
-        assert settings.kafka_bootstrap_servers
-        names = TopicNames.from_settings(settings)
-        create_topics(
-            settings.kafka_bootstrap_servers,
-            names.all(),
-            partitions=settings.partitions,
-            replication_factor=settings.replication_factor,
-            client_kwargs=kafka_client_kwargs(settings),
-        )
-        worker = stack.enter_context(WorkerProcess(settings))
-        settings = worker.settings
-        print(
-            f"demo: worker pid {worker.pid}, metrics at {worker.url}/metrics, "
-            f"log {worker.log_path}",
-            file=sys.stderr,
-        )
-        sent = publish(settings, messages)
-        print(f"demo: published {sent} article(s); waiting for the pipeline", file=sys.stderr)
-        outcome = _collect(settings, names, expected, args.timeout, worker)
-        if outcome is None:
-            raise PipelineError(
-                f"timed out after {args.timeout:.0f} s before every article was accounted for; "
-                f"worker log tail:\n{worker.log_tail()}"
-            )
-        events, coded, dead = outcome
-        _print_metrics_summary(worker)
-        print(
-            f"demo: {len(expected)} article(s): {coded} coded, {dead} dead-lettered, "
-            f"{events} event(s) on {names.events}",
-            file=sys.stderr,
-        )
-    return 0
-
-
-def _collect(
-    settings: Settings,
-    names: TopicNames,
-    expected: set[str],
-    timeout: float,
-    worker: WorkerProcess,
-) -> tuple[int, int, int] | None:
-    """Print events until every expected article has a terminal record; None on timeout."""
-    pending = set(expected)
-    coded = dead = 0
-    seen_events: set[str] = set()
-
-    def show(topic: str, value: bytes) -> None:
-        nonlocal coded, dead
-        data = orjson.loads(value)
-        if topic == names.events and data["event_id"] not in seen_events:
-            seen_events.add(data["event_id"])
-            sys.stdout.write(value.decode() + "\n")
-            sys.stdout.flush()
-            print("  " + _describe_event(data), file=sys.stderr)
-        elif topic == names.coded and data["article_id"] in pending:
-            pending.discard(data["article_id"])
-            coded += 1
-        elif topic == names.dlq and data.get("article_id") in pending:
-            pending.discard(data["article_id"])
-            dead += 1
-            print(f"  dead letter: {data['error_kind']}: {data['reason']}", file=sys.stderr)
-
-    consumer = open_reader(settings, (names.events, names.coded, names.dlq))
-    deadline = time.monotonic() + timeout
-    try:
-        while pending and time.monotonic() < deadline:
-            if not worker.alive():
-                raise PipelineError(f"the worker exited early; its log:\n{worker.log_tail()}")
-            for tp, records in consumer.poll(timeout_ms=250).items():
-                for record in records:
-                    show(tp.topic, record.value)
-        if not pending:
-            # Events of the last article may sit on other partitions than its account.
-            for tp, records in consumer.poll(timeout_ms=500).items():
-                for record in records:
-                    show(tp.topic, record.value)
-    finally:
-        consumer.close()
-    return None if pending else (len(seen_events), coded, dead)
-
-
-def _describe_event(event: dict[str, object]) -> str:
-    source = event["source_actor"]
-    target = event.get("target_actor")
-    assert isinstance(source, dict)
-    target_code = target["code"] if isinstance(target, dict) else "-"
-    return (
-        f"{source['code']} -> {target_code}  {event['cameo_code']} {event['event_name']} "
-        f"(goldstein {event['goldstein']}, quad {event['quad_class']}, "
-        f"confidence {float(str(event['confidence'])):.2f})"
-    )
-
-
-def _print_metrics_summary(worker: WorkerProcess) -> None:
-    """Show that /metrics moved: the pipeline's counters as the worker exports them."""
-    url = worker.url + "/metrics"
-    try:
-        text = worker.metrics_text()
-    except OSError as exc:
-        print(f"demo: could not read {url}: {exc}", file=sys.stderr)
-        return
-    wanted = (
-        "dipwire_stage_messages_in_total",
-        "dipwire_stage_messages_out_total",
-        "dipwire_ingest_to_emit_seconds_count",
-        "dipwire_events_total",
-        "dipwire_dead_letters_total",
-    )
-    lines = [line for line in text.splitlines() if line.startswith(wanted)]
-    print(f"demo: metrics from {url}:", file=sys.stderr)
-    for line in lines:
-        print(f"  {line}", file=sys.stderr)
+    return run_demo(settings, args.paths, args.timeout)
 
 
 # --------------------------------------------------------------------------- schemas

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from pipeline.models import Article, DeadLetter
+from pipeline.models import MAX_ID_LENGTH, Article, DeadLetter
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -204,7 +204,7 @@ def strip_html(text: str) -> str:
 
 def _peek_id(data: dict[str, Any]) -> str | None:
     value = data.get("id")
-    return value[:512] if isinstance(value, str) and value else None
+    return value[:MAX_ID_LENGTH] if isinstance(value, str) and value else None
 
 
 def _depth(value: object) -> int:

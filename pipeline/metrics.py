@@ -1,13 +1,14 @@
 """Every Prometheus metric of the pipeline, in one place.
 
-Label sets are bounded: stage ids, error kinds, CAMEO roots, QuadClass,
-ISO-3 country codes and discard scopes. Never an article id or an actor name.
+Label sets are bounded: stage ids, error kinds, CAMEO roots, QuadClass and
+ISO-3 country codes. Never an article id or an actor name.
 Faust's own sensor adds its metrics (prefixed with the app id) beside these.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Summary
 
@@ -47,96 +48,113 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
     Tests pass a fresh ``CollectorRegistry`` so that runs do not share counts.
     """
     reg = REGISTRY if registry is None else registry
-    return Metrics(
-        messages_in=Counter(
+    return Metrics(**_stage_metrics(reg), **_event_metrics(reg), **_article_metrics(reg))
+
+
+def _stage_metrics(reg: CollectorRegistry) -> dict[str, Any]:
+    """Per stage: messages in, out and failed, work per message, batch sizes, lag."""
+    return {
+        "messages_in": Counter(
             "dipwire_stage_messages_in", "Messages a stage consumed.", ["stage"], registry=reg
         ),
-        messages_out=Counter(
+        "messages_out": Counter(
             "dipwire_stage_messages_out",
             "Messages a stage produced to its output topic.",
             ["stage"],
             registry=reg,
         ),
-        messages_failed=Counter(
+        "messages_failed": Counter(
             "dipwire_stage_messages_failed",
             "Messages a stage could not process (each also dead-lettered).",
             ["stage"],
             registry=reg,
         ),
-        processing_seconds=Histogram(
+        "processing_seconds": Histogram(
             "dipwire_stage_processing_seconds",
             "Seconds of stage work per message (a batch's time shared among its messages).",
             ["stage"],
             buckets=_STAGE_BUCKETS,
             registry=reg,
         ),
-        batch_size=Histogram(
+        "batch_size": Histogram(
             "dipwire_stage_batch_size",
             "Messages per batch taken from the stream.",
             ["stage"],
             buckets=_BATCH_BUCKETS,
             registry=reg,
         ),
-        ingest_to_emit_seconds=Histogram(
-            "dipwire_ingest_to_emit_seconds",
-            "Seconds from an article's receipt by the validate stage to its events' publication.",
-            buckets=_LATENCY_BUCKETS,
+        "consumer_lag": Gauge(
+            "dipwire_consumer_lag_messages",
+            "Messages behind the partition's high watermark, as seen by a stage.",
+            ["stage", "partition"],
             registry=reg,
         ),
-        events=Counter(
+    }
+
+
+def _event_metrics(reg: CollectorRegistry) -> dict[str, Any]:
+    """Per event: counts by CAMEO root, QuadClass and dyad, dyad tone, the last one's time."""
+    return {
+        "events": Counter(
             "dipwire_events",
             "Diplomatic events emitted.",
             ["cameo_root", "quad_class"],
             registry=reg,
         ),
-        dyad_events=Counter(
+        "dyad_events": Counter(
             "dipwire_dyad_events",
             "Events emitted per country dyad (ISO-3, or 'none') and QuadClass.",
             ["source_country", "target_country", "quad_class"],
             registry=reg,
         ),
-        dyad_tone=Summary(
+        "dyad_tone": Summary(
             "dipwire_dyad_tone",
             "Sentence tone (GDELT scale, -100..100) of events per country dyad.",
             ["source_country", "target_country"],
             registry=reg,
         ),
-        dead_letters=Counter(
+        "last_event_timestamp": Gauge(
+            "dipwire_last_event_timestamp_seconds",
+            "Unix time of the last event emitted.",
+            registry=reg,
+        ),
+    }
+
+
+def _article_metrics(reg: CollectorRegistry) -> dict[str, Any]:
+    """Per article: latency to its events, dead letters, duplicates, truncations, accounts."""
+    return {
+        "ingest_to_emit_seconds": Histogram(
+            "dipwire_ingest_to_emit_seconds",
+            "Seconds from an article's receipt by the validate stage to its events' publication.",
+            buckets=_LATENCY_BUCKETS,
+            registry=reg,
+        ),
+        "dead_letters": Counter(
             "dipwire_dead_letters",
             "Messages routed to the dead-letter topic.",
             ["stage", "kind"],
             registry=reg,
         ),
-        duplicates=Counter(
+        "duplicates": Counter(
             "dipwire_duplicates",
             "Articles dropped as duplicates (same id or same normalised body).",
             ["reason"],
             registry=reg,
         ),
-        truncated=Counter(
+        "truncated": Counter(
             "dipwire_articles_truncated",
             "Articles whose body was cut to the NLP length limit before parsing.",
             registry=reg,
         ),
-        discarded=Counter(
+        "discarded": Counter(
             "dipwire_discarded",
             "Sentences (scope=sentence) and articles (scope=story) not coded because they "
             "hold a phrase of a discard dictionary.",
             ["scope"],
             registry=reg,
         ),
-        articles_coded=Counter(
+        "articles_coded": Counter(
             "dipwire_articles_coded", "Articles that went through every stage.", registry=reg
         ),
-        consumer_lag=Gauge(
-            "dipwire_consumer_lag_messages",
-            "Messages behind the partition's high watermark, as seen by a stage.",
-            ["stage", "partition"],
-            registry=reg,
-        ),
-        last_event_timestamp=Gauge(
-            "dipwire_last_event_timestamp_seconds",
-            "Unix time of the last event emitted.",
-            registry=reg,
-        ),
-    )
+    }

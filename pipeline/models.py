@@ -33,6 +33,10 @@ names a day, or the first day of the month or year the sentence names:
 
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
 
+MAX_ID_LENGTH = 512
+"""Longest article id. A longer one is refused by ``Article``; the codec, the stages and
+the audit keep this much of it, so a dead letter and its input still match."""
+
 
 def utcnow() -> datetime:
     """Return the current time, timezone-aware, in UTC."""
@@ -62,7 +66,7 @@ class Article(_Message):
 
     model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=False)
 
-    id: NonEmptyStr = Field(max_length=512)
+    id: NonEmptyStr = Field(max_length=MAX_ID_LENGTH)
     url: str | None = Field(default=None, max_length=4096)
     source: str | None = Field(default=None, max_length=512)
     title: str = Field(default="", max_length=4096)

@@ -1,30 +1,99 @@
-"""Every topic of the pipeline, by role, and the stage that reads each one.
+"""Every topic of the pipeline, by role, and the flow: which stage reads and writes which.
 
 ``articles.raw`` -> validate -> ``articles.valid`` -> extract -> ``articles.annotated``
 -> enrich -> ``articles.enriched`` -> code -> ``events.diplomatic`` + ``articles.coded``.
 Any stage -> ``articles.dlq``.
+
+A topic is named in code by its :class:`Role`; :class:`TopicNames` turns roles
+into full names with the configured prefix, and :data:`FLOW` is the one place
+that says which stage reads which role and writes which roles (the stages, the
+app, the audit and the benchmark read it from here).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
+from enum import StrEnum
 
 from pipeline.settings import Settings
 
-RAW = "articles.raw"
-VALID = "articles.valid"
-ANNOTATED = "articles.annotated"
-ENRICHED = "articles.enriched"
-EVENTS = "events.diplomatic"
-CODED = "articles.coded"
-DLQ = "articles.dlq"
 
-ALL = (RAW, VALID, ANNOTATED, ENRICHED, EVENTS, CODED, DLQ)
+class Role(StrEnum):
+    """What a topic carries; the value is also the ``TopicNames`` attribute of its name."""
+
+    RAW = "raw"
+    VALID = "valid"
+    ANNOTATED = "annotated"
+    ENRICHED = "enriched"
+    EVENTS = "events"
+    CODED = "coded"
+    DLQ = "dlq"
+
+
+DEFAULT_NAMES: dict[Role, str] = {
+    Role.RAW: "articles.raw",
+    Role.VALID: "articles.valid",
+    Role.ANNOTATED: "articles.annotated",
+    Role.ENRICHED: "articles.enriched",
+    Role.EVENTS: "events.diplomatic",
+    Role.CODED: "articles.coded",
+    Role.DLQ: "articles.dlq",
+}
+"""Each role's topic name before the prefix, in flow order."""
+
+RAW = DEFAULT_NAMES[Role.RAW]
+VALID = DEFAULT_NAMES[Role.VALID]
+ANNOTATED = DEFAULT_NAMES[Role.ANNOTATED]
+ENRICHED = DEFAULT_NAMES[Role.ENRICHED]
+EVENTS = DEFAULT_NAMES[Role.EVENTS]
+CODED = DEFAULT_NAMES[Role.CODED]
+DLQ = DEFAULT_NAMES[Role.DLQ]
+
+ALL = tuple(DEFAULT_NAMES.values())
+"""Every default topic name, in flow order."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One stage of the flow: its id, the role it reads, and the roles it writes.
+
+    ``carries`` is the output that carries the article on (keyed by its id);
+    ``writes`` is every output, the dead-letter topic included.
+    """
+
+    stage: str
+    reads: Role
+    carries: Role
+    writes: tuple[Role, ...]
+
+
+FLOW: tuple[Step, ...] = (
+    Step("validate", Role.RAW, Role.VALID, (Role.VALID, Role.DLQ)),
+    Step("extract", Role.VALID, Role.ANNOTATED, (Role.ANNOTATED, Role.DLQ)),
+    Step("enrich", Role.ANNOTATED, Role.ENRICHED, (Role.ENRICHED, Role.DLQ)),
+    Step("code", Role.ENRICHED, Role.CODED, (Role.EVENTS, Role.CODED, Role.DLQ)),
+)
+"""The four stages in flow order."""
+
+TERMINAL: tuple[Role, ...] = (Role.CODED, Role.DLQ)
+"""The roles whose records close an article's account: exactly one of them per article."""
+
+
+def step(stage: str) -> Step:
+    """The step of ``stage`` in :data:`FLOW`.
+
+    Raises:
+        KeyError: No stage has that id.
+    """
+    for candidate in FLOW:
+        if candidate.stage == stage:
+            return candidate
+    raise KeyError(f"no stage {stage!r} in the flow")
 
 
 @dataclass(frozen=True)
 class TopicNames:
-    """Full topic names with the configured prefix applied."""
+    """Full topic names with the configured prefix applied, one attribute per role."""
 
     raw: str
     valid: str
@@ -37,16 +106,13 @@ class TopicNames:
     @classmethod
     def from_settings(cls, settings: Settings) -> TopicNames:
         """Apply ``settings.topic_prefix`` to every default name."""
-        return cls(*(settings.topic(name) for name in ALL))
+        return cls(**{role.value: settings.topic(name) for role, name in DEFAULT_NAMES.items()})
+
+    def of(self, role: Role) -> str:
+        """The full name of the topic of ``role``."""
+        name: str = getattr(self, role.value)
+        return name
 
     def all(self) -> tuple[str, ...]:
         """Every topic, in flow order."""
-        return (
-            self.raw,
-            self.valid,
-            self.annotated,
-            self.enriched,
-            self.events,
-            self.coded,
-            self.dlq,
-        )
+        return astuple(self)

@@ -1,14 +1,16 @@
-"""A ``dipwire worker`` child process: started with the parent's settings, watched, stopped.
+"""The ``dipwire worker``: run in this process (:func:`run_worker`), or as a watched child.
 
-Used by ``dipwire demo``, the benchmark and the integration tests, so that all of
-them run the very worker an operator runs.
+:class:`WorkerProcess` starts ``dipwire worker`` as a child process with the
+parent's settings; ``dipwire demo``, the benchmark and the integration tests use
+it, so that all of them run the very worker an operator runs.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,25 +18,68 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
+from pipeline.process import ChildProcess, free_port, port_in_use
 from pipeline.settings import Settings, env_name
 
+if TYPE_CHECKING:
+    from pipeline.nlp import NlpConfig
+    from pipeline.stages.child import ChildStage
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+log = logging.getLogger(__name__)
 
 
-def port_in_use(host: str, port: int) -> bool:
-    """Whether something accepts connections on ``host:port``."""
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
+def run_worker(settings: Settings) -> int:
+    """Prepare topics, load the NLP once, and run the Faust worker in this process."""
+    import faust
+
+    from pipeline.app import create_pipeline
+    from pipeline.broker.admin import create_pipeline_topics
+    from pipeline.broker.quirks import apply_embedded_quirks
+    from pipeline.nlp import Analyzer, NlpConfig
+
+    if settings.embedded:
+        apply_embedded_quirks()
+    create_pipeline_topics(settings)
+    config = NlpConfig.from_settings(settings)
+    started = time.perf_counter()
+    child = _parse_processes(settings, config) if settings.nlp_processes else None
+    try:
+        analyzer = Analyzer.load(config, parse=child is None)
+        if child is not None:
+            child.wait_started()
+        log.info(
+            "NLP loaded in %.1f s (model %s, parse %s)",
+            time.perf_counter() - started,
+            settings.spacy_model,
+            f"in {settings.nlp_processes} child process(es)" if child else "in this process",
+        )
+        pipeline = create_pipeline(settings, analyzer, extract=child)
+        worker = faust.Worker(pipeline.app, loglevel=settings.log_level, quiet=True)
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    finally:
+        if child is not None:
+            child.close()
+    return 0
+
+
+def _parse_processes(settings: Settings, config: NlpConfig) -> ChildStage:
+    """The extract stage in ``settings.nlp_processes`` children, started: they load spaCy now."""
+    from pipeline.stages.child import ChildStage
+    from pipeline.stages.extract import ExtractStage, load_extract_stage
+
+    child = ChildStage(
+        functools.partial(load_extract_stage, config),
+        processes=settings.nlp_processes,
+        id=ExtractStage.id,
+        input_role=ExtractStage.input_role,
+        output_roles=ExtractStage.output_roles,
+    )
+    child.start()  # the children load spaCy while this process loads the rest
+    return child
 
 
 def worker_environment(settings: Settings) -> dict[str, str]:
@@ -57,7 +102,7 @@ def child_environment(settings: Settings, extra: dict[str, str] | None = None) -
     return env
 
 
-class WorkerProcess:
+class WorkerProcess(ChildProcess):
     """Run ``python -m pipeline worker`` as a child; its output goes to a log file.
 
     ``settings`` must name the broker; a web port of 0 is replaced by a free one.
@@ -156,15 +201,7 @@ class WorkerProcess:
             self.process.kill()
             self.process.wait(timeout=10)
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-        if self._own_log and exc is None:
+    def stopped(self, ok: bool) -> None:
+        """Remove the log this worker made itself, unless the block raised: then it is evidence."""
+        if self._own_log and ok:
             self.log_path.unlink(missing_ok=True)

@@ -375,7 +375,13 @@ class Analyzer:
         when = event_date(doc, tuple(trigger), index.dates[position], story, event.modality)
         site = EventSite(
             head=head,
-            trigger=tuple(trigger),
+            # The event's own word and its direct dependents: an embedded event's
+            # words ("urged China to curb exports of ...") do not place the appeal.
+            trigger=tuple(
+                t
+                for t in trigger
+                if t.i == head.i or (t.head.i == head.i and t.dep_ not in ("xcomp", "ccomp"))
+            ),
             sentence_start=sentence.token_start,
             sentence_end=sentence.token_end,
             actors=(event.source, event.target) if event.target else (event.source,),

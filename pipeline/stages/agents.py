@@ -30,6 +30,7 @@ from pipeline.stages.base import (
     record_key_id,
     reject,
 )
+from pipeline.topics import Role
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class Sink(Protocol):
 class TopicSink:
     """Publishes outputs to Faust topics by role and waits for the broker's acks."""
 
-    def __init__(self, topics: Mapping[str, Any]) -> None:
+    def __init__(self, topics: Mapping[Role, Any]) -> None:
         self._topics = topics
 
     async def publish(self, outputs: Sequence[Output]) -> None:
@@ -72,7 +73,7 @@ class ListSink:
         """Append the outputs."""
         self.outputs.extend(outputs)
 
-    def by_role(self, role: str) -> list[Any]:
+    def by_role(self, role: Role | str) -> list[Any]:
         """The published models of one role, in order."""
         return [o.value for o in self.outputs if o.role == role]
 

@@ -13,17 +13,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from pipeline.codec import Origin, Rejected, dead_letter, decode
-from pipeline.models import Article, DeadLetter, StageTiming
+from pipeline.models import MAX_ID_LENGTH, Article, DeadLetter, StageTiming
+from pipeline.topics import Role
 
 log = logging.getLogger(__name__)
-
-Role = Literal["valid", "annotated", "enriched", "events", "coded", "dlq"]
-"""Output topics by role; ``pipeline.topics.TopicNames`` has an attribute for each."""
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -67,8 +65,8 @@ class Stage(Protocol):
     """The contract of a stage: its id, its input topic role, its output roles, its work."""
 
     id: str
-    input_role: str
-    output_roles: tuple[str, ...]
+    input_role: Role
+    output_roles: tuple[Role, ...]
 
     def process(self, records: Sequence[Record], now: datetime) -> BatchResult:
         """Turn a batch of input records into outputs; never raise for one bad message."""
@@ -79,7 +77,7 @@ def reject(record: Record, stage: str, rejected: Rejected, now: datetime) -> Out
     """Dead-letter ``record``; keyed by article id when known so it lands beside its article."""
     letter = dead_letter(record.value, record.origin, stage, rejected, now)
     key = rejected.article_id.encode() if rejected.article_id else record.key
-    return Output("dlq", key, letter)
+    return Output(Role.DLQ, key, letter)
 
 
 def record_key_id(record: Record) -> str | None:
@@ -87,7 +85,7 @@ def record_key_id(record: Record) -> str | None:
     if not record.key:
         return None
     try:
-        return record.key.decode("utf-8")[:512] or None
+        return record.key.decode("utf-8")[:MAX_ID_LENGTH] or None
     except UnicodeDecodeError:
         return None
 

@@ -29,6 +29,7 @@ from datetime import datetime
 
 from pipeline.codec import Rejected
 from pipeline.stages.base import BatchResult, Record, Stage, record_key_id, reject
+from pipeline.topics import Role
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,8 @@ class ChildStage:
         factory: Callable[[], Stage],
         *,
         id: str,
-        input_role: str,
-        output_roles: tuple[str, ...],
+        input_role: Role,
+        output_roles: tuple[Role, ...],
         processes: int = 1,
     ) -> None:
         if processes < 1:

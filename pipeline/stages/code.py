@@ -10,6 +10,9 @@ from typing import Protocol
 from pipeline.models import ArticleCoded, DiplomaticEvent, EnrichedArticle
 from pipeline.nlp.issues import Discards
 from pipeline.stages.base import BatchResult, Output, Record, add_timing, run_batch
+from pipeline.topics import Role, step
+
+STEP = step("code")
 
 CodedArticle = tuple[list[DiplomaticEvent], Discards]
 """An article's events, and the sentences (or the story) a discard phrase kept from coding."""
@@ -35,9 +38,9 @@ class CodeStage:
 
     analyzer: EventCoding
     pipeline_version: str
-    id: str = "code"
-    input_role: str = "enriched"
-    output_roles: tuple[str, ...] = ("events", "coded", "dlq")
+    id: str = STEP.stage
+    input_role: Role = STEP.reads
+    output_roles: tuple[Role, ...] = STEP.writes
 
     def process(self, records: Sequence[Record], now: datetime) -> BatchResult:
         """Code every decodable enriched article of the batch."""
@@ -56,7 +59,7 @@ class CodeStage:
             _count_discards(result, discards)
             article = item.article
             for event in events:
-                result.outputs.append(Output("events", event.event_id.encode(), event))
+                result.outputs.append(Output(Role.EVENTS, event.event_id.encode(), event))
             timed = add_timing(item, self.id, share)
             coded = ArticleCoded(
                 article_id=article.id,
@@ -67,7 +70,7 @@ class CodeStage:
                 received_at=article.received_at,
                 coded_at=now,
             )
-            result.outputs.append(Output("coded", article.id.encode(), coded))
+            result.outputs.append(Output(STEP.carries, article.id.encode(), coded))
         return result
 
 

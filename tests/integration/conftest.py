@@ -19,12 +19,9 @@ from typing import Any
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from pipeline.broker.embedded import (
-    EmbeddedBroker,
-    create_topics,
-    kafka_client_kwargs,
-    wait_for_kafka,
-)
+from pipeline.broker.admin import create_topics, wait_for_kafka
+from pipeline.broker.embedded import EmbeddedBroker
+from pipeline.broker.security import kafka_client_kwargs
 from pipeline.settings import Settings
 
 

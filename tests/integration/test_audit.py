@@ -13,21 +13,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from pipeline.codec import Origin, Rejected, dead_letter, encode
-from pipeline.models import ActorRef, ArticleCoded, DiplomaticEvent, EventTone, Span, Tone
 from pipeline.settings import Settings
+from pipeline.testing import NOW, article_coded, diplomatic_event
 from pipeline.tools.audit import TimeRange, audit
 from pipeline.topics import TopicNames
 from tests.integration.conftest import BrokerHandle
 
 pytestmark = pytest.mark.integration
 
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 PARTITIONS = 4
 
 
@@ -41,38 +39,11 @@ def _settings(broker: BrokerHandle, prefix: str) -> Settings:
 
 
 def _event(event_id: str, article_id: str, goldstein: float = 3.0) -> bytes:
-    tone = Tone(compound=0.0, gdelt=0.0, positive=0.0, negative=0.0)
-    actor = ActorRef(
-        text="Japan", name="Japan", code="JPN", country="JPN", span=Span(start=0, end=5)
-    )
-    return encode(
-        DiplomaticEvent(
-            event_id=event_id,
-            article_id=article_id,
-            source_actor=actor,
-            cameo_code="040",
-            cameo_root="04",
-            event_name="Consult",
-            goldstein=goldstein,
-            quad_class=1,
-            sentence="Japan consulted.",
-            sentence_span=Span(start=0, end=16),
-            trigger="consulted",
-            trigger_span=Span(start=6, end=15),
-            tone=EventTone(sentence=tone, document=tone),
-            confidence=0.5,
-            pipeline_version="test",
-            emitted_at=datetime.now(UTC),
-        )
-    )
+    return encode(diplomatic_event(event_id, article_id, goldstein=goldstein))
 
 
 def _coded(article_id: str, *event_ids: str) -> bytes:
-    return encode(
-        ArticleCoded(
-            article_id=article_id, events=len(event_ids), event_ids=list(event_ids), coded_at=NOW
-        )
-    )
+    return encode(article_coded(article_id, *event_ids))
 
 
 def _fill(

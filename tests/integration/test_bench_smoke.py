@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
-from pipeline.tools.bench import descendants
+from pipeline.tools.bench.procs import descendants
 
 pytestmark = pytest.mark.integration
 

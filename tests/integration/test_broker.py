@@ -25,17 +25,15 @@ from aiokafka.admin import AIOKafkaAdminClient
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaTimeoutError
 
-from pipeline.broker.embedded import (
+from pipeline.broker.admin import create_topics, wait_for_kafka
+from pipeline.broker.embedded import BrokerError, EmbeddedBroker
+from pipeline.broker.quirks import (
     EMBEDDED_FETCH_MAX_WAIT_MS,
-    BrokerError,
-    EmbeddedBroker,
     apply_embedded_quirks,
-    create_topics,
     embedded_quirks_applied,
     faust_broker_settings,
     revert_embedded_quirks,
     true_end_offsets,
-    wait_for_kafka,
 )
 
 if TYPE_CHECKING:
@@ -425,7 +423,7 @@ import os
 
 import faust
 
-from pipeline.broker.embedded import apply_embedded_quirks, faust_broker_settings
+from pipeline.broker.quirks import apply_embedded_quirks, faust_broker_settings
 
 apply_embedded_quirks()
 

@@ -28,11 +28,12 @@ from typing import Any
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from pipeline.broker.embedded import true_end_offsets
+from pipeline.broker.quirks import true_end_offsets
+from pipeline.process import free_port
 from pipeline.settings import Settings
 from pipeline.tools.audit import AuditReport, audit
 from pipeline.topics import TopicNames
-from pipeline.worker import WorkerProcess, free_port
+from pipeline.worker import WorkerProcess
 from tests.integration.conftest import BrokerHandle
 
 pytestmark = pytest.mark.integration
@@ -51,7 +52,9 @@ import pathlib
 import faust
 
 from pipeline.app import create_pipeline
-from pipeline.broker.embedded import apply_embedded_quirks, create_topics, kafka_client_kwargs
+from pipeline.broker.admin import create_topics
+from pipeline.broker.quirks import apply_embedded_quirks
+from pipeline.broker.security import kafka_client_kwargs
 from pipeline.models import AnnotatedArticle, EnrichedArticle, Tone
 from pipeline.nlp.issues import Discards
 from pipeline.settings import Settings

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.settings import Settings
-from pipeline.tools.bench import descendants
+from pipeline.tools.bench.procs import descendants
 from pipeline.topics import TopicNames
 from pipeline.worker import WorkerProcess
 from tests.integration.conftest import BrokerHandle, KafkaClients

@@ -27,9 +27,10 @@ from typing import Any
 import pytest
 import yaml
 
+from pipeline.process import free_port
 from pipeline.settings import Settings
 from pipeline.topics import TopicNames
-from pipeline.worker import WorkerProcess, child_environment, free_port
+from pipeline.worker import WorkerProcess, child_environment
 from tests.integration.conftest import BrokerHandle
 
 pytestmark = pytest.mark.integration

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
+from pipeline.process import free_port
 from pipeline.settings import Settings
 from pipeline.tools.audit import audit
 from pipeline.topics import TopicNames
-from pipeline.worker import WorkerProcess, free_port
+from pipeline.worker import WorkerProcess
 from tests.integration.conftest import BrokerHandle
 
 pytestmark = pytest.mark.integration

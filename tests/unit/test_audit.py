@@ -10,14 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pipeline.codec import Origin, Rejected, dead_letter, encode
-from pipeline.models import (
-    ActorRef,
-    ArticleCoded,
-    DiplomaticEvent,
-    EventTone,
-    Span,
-    Tone,
-)
+from pipeline.models import MAX_ID_LENGTH
+from pipeline.testing import NOW, article_coded, dead_letter_of, diplomatic_event, raw_article
 from pipeline.tools.audit import (
     TimeRange,
     configure_parser,
@@ -36,56 +30,26 @@ from pipeline.topics import ALL, RAW, TopicNames
 
 pytestmark = pytest.mark.unit
 
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
 
 def raw(article_id: str, body: str = "Leaders met.") -> bytes:
-    return json.dumps({"id": article_id, "body": body}).encode()
+    return raw_article(article_id, body)
 
 
 def coded(article_id: str, *event_ids: str) -> bytes:
-    return encode(
-        ArticleCoded(
-            article_id=article_id, events=len(event_ids), event_ids=list(event_ids), coded_at=NOW
-        )
-    )
+    return encode(article_coded(article_id, *event_ids))
 
 
 def letter(
     article_id: str | None, kind: str, partition: int | None = None, offset: int | None = None
 ) -> bytes:
-    rejected = Rejected(kind, "because", article_id)
-    return encode(dead_letter(b"x", Origin(RAW, partition, offset), "validate", rejected, NOW))
+    origin = Origin(RAW, partition, offset)
+    return encode(dead_letter_of(article_id, kind, origin=origin, payload=b"x"))
 
 
 def event(
     event_id: str, article_id: str = "a", *, goldstein: float = 4.0, at: datetime = NOW
 ) -> bytes:
-    tone = Tone(compound=0.1, gdelt=10.0, positive=0.2, negative=0.1)
-    actor = ActorRef(
-        text="China", name="China", code="CHN", country="CHN", span=Span(start=0, end=5)
-    )
-    return encode(
-        DiplomaticEvent(
-            event_id=event_id,
-            article_id=article_id,
-            source_actor=actor,
-            cameo_code="042",
-            cameo_root="04",
-            event_name="Make a visit",
-            goldstein=goldstein,
-            quad_class=1,
-            sentence="China visited.",
-            sentence_span=Span(start=0, end=14),
-            trigger="visited",
-            trigger_span=Span(start=6, end=13),
-            tone=EventTone(sentence=tone, document=tone),
-            confidence=0.9,
-            pipeline_version="0.1.0",
-            ingested_at=at - timedelta(seconds=1),
-            emitted_at=at,
-        )
-    )
+    return encode(diplomatic_event(event_id, article_id, goldstein=goldstein, emitted_at=at))
 
 
 def test_every_input_accounted_for_is_ok() -> None:
@@ -123,10 +87,10 @@ def test_dead_letter_for_another_topic_position_does_not_account_for_raw() -> No
 
 
 def test_id_unreadable_to_the_stage_is_matched_by_position() -> None:
-    # A 600-character id fails validation; its dead letter carries the first 512.
-    long_id = "x" * 600
+    # An over-long id fails validation; its dead letter carries the first MAX_ID_LENGTH.
+    long_id = "x" * (MAX_ID_LENGTH + 88)
     records = records_from(
-        raw=[(0, 4, raw(long_id))], dlq=[letter(long_id[:512], "invalid_fields", 0, 4)]
+        raw=[(0, 4, raw(long_id))], dlq=[letter(long_id[:MAX_ID_LENGTH], "invalid_fields", 0, 4)]
     )
     assert reconcile(records, RAW).ok
     # A dead letter without the id but at the right position accounts for it too.
@@ -260,3 +224,15 @@ def test_text_report_names_the_problems() -> None:
     assert "missing (input without a terminal record): 1\n  b" in text
     assert "event ids with different payloads: 1\n  e1" in text
     assert text.rstrip().endswith("FAILED")
+
+
+def test_output_records_are_read_with_the_message_models() -> None:
+    # Each is valid JSON with the right id field, but not the model its topic carries.
+    negative = b'{"article_id": "a", "events": -1, "coded_at": "2024-05-01T12:00:00Z"}'
+    no_stage = json.dumps({**json.loads(letter("a", "not_json")), "stage": None}).encode()
+    bad_code = json.dumps({**json.loads(event("e1")), "cameo_code": "4"}).encode()
+    assert read_coded(negative) is None
+    assert read_dead_letter(no_stage) is None
+    assert read_event(bad_code) is None
+    assert read_coded(coded("a", "e1")) is not None
+    assert read_dead_letter(letter("a", "not_json")) is not None

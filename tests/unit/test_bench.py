@@ -12,23 +12,20 @@ import orjson
 import pytest
 
 from pipeline.tools import bench
-from pipeline.tools.bench import (
-    Collected,
-    MemorySample,
-    check_targets,
-    format_table,
-    latency_report,
-    median_of_runs,
-    memory_report,
-    parse_memory,
-    peak_kb,
-    percentile,
+from pipeline.tools.bench import procs
+from pipeline.tools.bench.articles import (
+    load_articles,
     repeat_articles,
     rss_window,
-    summarize,
-    summarize_profile,
     tagged,
+    word_count,
 )
+from pipeline.tools.bench.collect import Collected
+from pipeline.tools.bench.latency import latency_report
+from pipeline.tools.bench.procs import MemorySample, memory_report, parse_memory, peak_kb
+from pipeline.tools.bench.profile import summarize_profile
+from pipeline.tools.bench.report import format_table
+from pipeline.tools.bench.stats import check_targets, median_of_runs, percentile, summarize
 
 pytestmark = pytest.mark.unit
 
@@ -148,13 +145,13 @@ def test_load_articles_reads_the_first_lines_of_a_corpus(tmp_path: Path) -> None
     corpus = tmp_path / "c.jsonl"
     lines = [orjson.dumps({"id": f"a{i}", "body": "w " * i}) for i in range(5)]
     corpus.write_bytes(b"\n".join(lines) + b"\n\n")
-    articles = bench.load_articles(corpus, 3)
+    articles = load_articles(corpus, 3)
     assert [a["id"] for a in articles] == ["a0", "a1", "a2"]
-    assert bench.word_count(articles[2]) == 2
+    assert word_count(articles[2]) == 2
 
 
 def test_load_articles_without_corpus_repeats_the_seeds() -> None:
-    articles = bench.load_articles(None, 7)
+    articles = load_articles(None, 7)
     assert len(articles) == 7
     assert len({a["id"] for a in articles}) == 7
     assert all(a["body"] for a in articles)
@@ -183,7 +180,7 @@ def test_parse_memory_reads_rss_and_high_water_mark() -> None:
 
 
 def test_read_memory_of_this_process() -> None:
-    memory = bench.read_memory(os.getpid())
+    memory = procs.read_memory(os.getpid())
     assert memory is not None
     rss, hwm = memory
     assert 0 < rss <= hwm
@@ -195,8 +192,8 @@ def test_descendants_finds_a_child(tmp_path: Path) -> None:
 
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        assert child.pid in bench.descendants(os.getpid())
-        assert bench.cpu_seconds(child.pid) >= 0.0
+        assert child.pid in procs.descendants(os.getpid())
+        assert procs.cpu_seconds(child.pid) >= 0.0
     finally:
         child.kill()
         child.wait()
@@ -244,8 +241,8 @@ def test_memory_report_without_window_samples_has_no_growth() -> None:
 
 
 def test_cpu_snapshot_attributes_the_rest_of_the_machine_to_other() -> None:
-    before = bench.CpuSnapshot({"worker-0": 10.0, "broker": 1.0}, 2.0, 100.0, 400.0)
-    after = bench.CpuSnapshot({"worker-0": 18.0, "broker": 2.5}, 3.0, 115.0, 420.0)
+    before = procs.CpuSnapshot({"worker-0": 10.0, "broker": 1.0}, 2.0, 100.0, 400.0)
+    after = procs.CpuSnapshot({"worker-0": 18.0, "broker": 2.5}, 3.0, 115.0, 420.0)
     used = after.since(before)
     assert used == pytest.approx(
         {"worker-0": 8.0, "broker": 1.5, "bench": 1.0, "other": 4.5, "capacity": 20.0}
@@ -253,7 +250,7 @@ def test_cpu_snapshot_attributes_the_rest_of_the_machine_to_other() -> None:
 
 
 def test_machine_cpu_seconds_counts_busy_within_total() -> None:
-    busy, total = bench.machine_cpu_seconds()
+    busy, total = procs.machine_cpu_seconds()
     assert 0 < busy <= total
 
 

@@ -14,9 +14,9 @@ import pytest
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
-from pipeline.broker.embedded import (
+from pipeline.broker.quirks import faust_broker_settings
+from pipeline.broker.security import (
     BrokerConfigError,
-    faust_broker_settings,
     faust_security_settings,
     kafka_client_kwargs,
 )
@@ -261,7 +261,7 @@ def test_embedded_broker_gets_fast_group_settings_and_at_least_once() -> None:
 def test_exactly_once_on_the_embedded_broker_is_downgraded_with_a_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="pipeline.broker.embedded"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.broker.quirks"):
         conf = faust_broker_settings(True, processing_guarantee="exactly_once")
     assert conf["processing_guarantee"] == "at_least_once"
     assert any("exactly_once" in r.getMessage() for r in caplog.records)

@@ -18,7 +18,9 @@ from pipeline.codec import (
     encode,
     normalise_text,
 )
-from pipeline.models import Article, DeadLetter
+from pipeline.models import MAX_ID_LENGTH, Article, DeadLetter
+from pipeline.stages.base import Record, record_key_id
+from pipeline.tools.audit import read_input
 
 pytestmark = pytest.mark.unit
 
@@ -125,3 +127,17 @@ def test_internal_messages_round_trip() -> None:
     letter = dead_letter(b"x", Origin("t", 0, 1), "extract", Rejected("k", "r"), NOW)
     assert decode(encode(letter), DeadLetter) == letter
     assert isinstance(decode(b"{}", DeadLetter), Rejected)
+
+
+def test_an_over_long_id_is_refused_and_cut_to_the_same_length_everywhere() -> None:
+    long_id = "x" * (MAX_ID_LENGTH + 88)
+    rejected = decode_article(article(id=long_id), now=NOW, **LIMITS)
+    assert isinstance(rejected, Rejected) and rejected.kind == "invalid_fields"
+    assert rejected.article_id == long_id[:MAX_ID_LENGTH]
+    keyed = Record(value=b"{}", origin=Origin("t"), key=long_id.encode())
+    assert record_key_id(keyed) == long_id[:MAX_ID_LENGTH]
+    assert read_input(0, 0, article(id=long_id)).article_id == long_id[:MAX_ID_LENGTH]
+    assert (
+        decode_article(article(id=long_id[:MAX_ID_LENGTH]), now=NOW, **LIMITS).id
+        == (long_id[:MAX_ID_LENGTH])
+    )

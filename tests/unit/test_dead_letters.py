@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
 
 import pytest
 
@@ -19,19 +18,13 @@ from pipeline.models import Article, DeadLetter
 from pipeline.settings import Settings
 from pipeline.stages.base import BatchResult, Record
 from pipeline.stages.validate import ValidateStage
+from pipeline.testing import NOW, UnusedAnalyzer
 
 pytestmark = pytest.mark.unit
 
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-
-class _NoAnalyzer:
-    def __getattr__(self, name: str) -> object:
-        raise AssertionError(f"the validate stage called analyzer.{name}")
-
 
 def _validate(settings: Settings | None = None) -> ValidateStage:
-    stage = build_stages(settings or Settings(), _NoAnalyzer())[0]  # type: ignore[arg-type]
+    stage = build_stages(settings or Settings(), UnusedAnalyzer())[0]  # type: ignore[arg-type]
     assert isinstance(stage, ValidateStage)
     return stage
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pipeline.app import faust_settings
-from pipeline.broker.embedded import kafka_client_kwargs
+from pipeline.broker.security import kafka_client_kwargs
 from pipeline.codec import Origin
 from pipeline.settings import Settings
 from pipeline.stages.agents import pieces, process_or_reject

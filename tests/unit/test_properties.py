@@ -12,32 +12,28 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.codec import Origin, Rejected, decode_article, encode, normalise_text
+from pipeline.codec import Rejected, decode_article, encode, normalise_text
 from pipeline.models import (
     AnnotatedArticle,
     Article,
     ArticleCoded,
     DeadLetter,
-    DiplomaticEvent,
     EnrichedArticle,
-    Tone,
 )
-from pipeline.nlp.issues import Discards
 from pipeline.stages.base import BatchResult, Record
 from pipeline.stages.code import CodeStage
 from pipeline.stages.enrich import EnrichStage
 from pipeline.stages.extract import ExtractStage
 from pipeline.stages.validate import Deduper, ValidateStage
+from pipeline.testing import NOW, EchoAnalyzer, enriched, records_of
 
 pytestmark = pytest.mark.unit
 
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 LIMITS = {"max_message_bytes": 20_000, "max_body_bytes": 5_000}
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -87,10 +83,6 @@ messages = (
     | json_values.map(lambda v: json.dumps(v).encode())
     | article_like.map(lambda v: json.dumps(v).encode())
 )
-
-
-def _records(values: Sequence[bytes], topic: str = "articles.raw") -> list[Record]:
-    return [Record(value, Origin(topic, 0, offset)) for offset, value in enumerate(values)]
 
 
 # --------------------------------------------------------------------------- codec
@@ -148,7 +140,7 @@ def _assert_one_each(records: Sequence[Record], result: BatchResult, output: typ
 @PROPERTY
 @given(values=st.lists(messages, max_size=12))
 def test_validate_stage_gives_one_outcome_per_record(values: list[bytes]) -> None:
-    records = _records(values)
+    records = records_of(values)
     result = _validate_stage().process(records, NOW)
     valid = [o for o in result.outputs if o.role == "valid"]
     letters = result.dead_letters()
@@ -165,38 +157,14 @@ def test_validate_stage_gives_one_outcome_per_record(values: list[bytes]) -> Non
 def test_validate_stage_replayed_batch_is_all_duplicates(values: list[bytes]) -> None:
     """A replay after a crash (same stage memory) emits nothing new for accepted articles."""
     stage = _validate_stage()
-    first = stage.process(_records(values), NOW)
+    first = stage.process(records_of(values), NOW)
     accepted = len([o for o in first.outputs if o.role == "valid"])
-    again = stage.process(_records(values), NOW)
+    again = stage.process(records_of(values), NOW)
     assert not [o for o in again.outputs if o.role == "valid"]
     assert again.duplicates.get("id", 0) >= accepted
 
 
 # --------------------------------------------------------------------------- NLP stages
-
-
-class EchoAnalyzer:
-    """A stand-in NLP: structurally valid outputs, no parse; raises on bodies with ``BOOM``."""
-
-    def annotate(self, articles: Sequence[Article]) -> list[AnnotatedArticle]:
-        for article in articles:
-            if "BOOM" in article.body:
-                raise RuntimeError("analyzer exploded")
-        return [
-            AnnotatedArticle(article=a, tokens=[], sentences=[], actors=[], truncated=False)
-            for a in articles
-        ]
-
-    def enrich(self, items: Sequence[AnnotatedArticle]) -> list[EnrichedArticle]:
-        tone = Tone(compound=0.0, gdelt=0.0, positive=0.0, negative=0.0)
-        return [EnrichedArticle(**item.model_dump(), tone=tone) for item in items]
-
-    def code_article(
-        self, item: EnrichedArticle, *, pipeline_version: str, emitted_at: datetime
-    ) -> tuple[list[DiplomaticEvent], Discards]:
-        if "BOOM" in item.article.body:
-            raise ValueError("coder exploded")
-        return [], Discards()
 
 
 @PROPERTY
@@ -208,7 +176,7 @@ def test_nlp_stages_dead_letter_arbitrary_bytes(values: list[bytes]) -> None:
         (EnrichStage(analyzer), EnrichedArticle),
         (CodeStage(analyzer, pipeline_version="t"), ArticleCoded),
     ):
-        records = _records(values, f"in.{stage.id}")
+        records = records_of(values, f"in.{stage.id}")
         result = stage.process(records, NOW)
         _assert_one_each(records, result, output)
 
@@ -217,15 +185,15 @@ def test_nlp_stages_dead_letter_arbitrary_bytes(values: list[bytes]) -> None:
 @given(articles=st.lists(valid_articles, max_size=6))
 def test_nlp_stages_turn_valid_models_into_one_output_each(articles: list[Article]) -> None:
     analyzer = EchoAnalyzer()
-    raw = _records([encode(a) for a in articles], "articles.valid")
+    raw = records_of([encode(a) for a in articles], "articles.valid")
     extracted = ExtractStage(analyzer).process(raw, NOW)
     _assert_one_each(raw, extracted, AnnotatedArticle)
-    annotated = _records(
+    annotated = records_of(
         [encode(o.value) for o in extracted.outputs if o.role == "annotated"], "articles.annotated"
     )
     enriched = EnrichStage(analyzer).process(annotated, NOW)
     _assert_one_each(annotated, enriched, EnrichedArticle)
-    inputs = _records(
+    inputs = records_of(
         [encode(o.value) for o in enriched.outputs if o.role == "enriched"], "articles.enriched"
     )
     coded = CodeStage(analyzer, pipeline_version="t").process(inputs, NOW)
@@ -240,7 +208,7 @@ def test_nlp_stages_turn_valid_models_into_one_output_each(articles: list[Articl
 def test_one_raising_article_is_dead_lettered_and_the_batch_goes_on() -> None:
     bodies = ["Talks began in Geneva.", "The BOOM article.", "Leaders met in Oslo."]
     articles = [Article(id=f"a{i}", body=b, received_at=NOW) for i, b in enumerate(bodies)]
-    records = _records([encode(a) for a in articles], "articles.valid")
+    records = records_of([encode(a) for a in articles], "articles.valid")
     result = ExtractStage(EchoAnalyzer()).process(records, NOW)
     annotated = [o.value.article.id for o in result.outputs if o.role == "annotated"]
     assert annotated == ["a0", "a2"]
@@ -254,12 +222,9 @@ def test_one_raising_article_is_dead_lettered_and_the_batch_goes_on() -> None:
 def test_code_stage_isolates_a_raising_article_too() -> None:
     analyzer = EchoAnalyzer()
     articles = [Article(id=f"a{i}", body=b, received_at=NOW) for i, b in enumerate(["ok", "BOOM"])]
-    tone = Tone(compound=0.0, gdelt=0.0, positive=0.0, negative=0.0)
-    items = [
-        EnrichedArticle(article=a, tokens=[], sentences=[], actors=[], tone=tone) for a in articles
-    ]
+    items = [enriched(a) for a in articles]
     result = CodeStage(analyzer, pipeline_version="t").process(
-        _records([encode(i) for i in items], "articles.enriched"), NOW
+        records_of([encode(i) for i in items], "articles.enriched"), NOW
     )
     assert [o.value.article_id for o in result.outputs if o.role == "coded"] == ["a0"]
     assert [(d.article_id, d.error_kind) for d in result.dead_letters()] == [("a1", "stage_error")]

@@ -18,7 +18,7 @@ from packaging.requirements import Requirement
 from prometheus_client import CollectorRegistry
 
 from pipeline.app import create_pipeline, faust_settings
-from pipeline.broker.embedded import (
+from pipeline.broker.security import (
     BrokerConfigError,
     faust_security_settings,
     kafka_client_kwargs,

@@ -534,11 +534,11 @@ def own_only(nlp: Language, event_coder: EventCoder) -> Events:
     return coder_for(nlp, event_coder)
 
 
-def test_a_dictionary_pattern_codes_what_the_own_lexicon_does_not(
+def test_a_dictionary_pattern_wins_a_tie_with_the_own_lexicon(
     with_user: Events, own_only: Events
 ) -> None:
     sentence = "Mexico sealed off the border with Canada."
-    assert own_only(sentence) == []
+    assert own_only(sentence) == [("MEX", "CAN", "191", "lexicon/19_fight.toml", None)]
     assert with_user(sentence) == [("MEX", "CAN", "191", "sealing.txt", 3)]
 
 

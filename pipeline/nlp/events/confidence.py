@@ -42,6 +42,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+from numpy.typing import NDArray
+
 from pipeline.nlp.data import read_toml
 
 FEATURES = ("specific", "noun", "generic_code", "named", "direct", "distance", "modal", "solo")
@@ -119,6 +122,9 @@ def fit(
 ) -> ConfidenceModel:
     """Fit an L2-penalised logistic regression by Newton's method (the intercept unpenalised).
 
+    It maximises ``sum(log-likelihood) - l2 / 2 * |weights - prior|^2``; numpy
+    does the linear algebra of each Newton step.
+
     Args:
         samples: ``(evidence, correct)`` for each predicted event.
         l2: Penalty on the squared distance of the weights from ``prior``; a
@@ -132,50 +138,40 @@ def fit(
     if not samples:
         return ConfidenceModel(weights={n: prior.get(n, 0.0) for n in FEATURES})
     names = list(FEATURES)
-    centre = [0.0] + [prior.get(n, 0.0) for n in names]
-    rows = [[1.0] + [evidence.get(n, 0.0) for n in names] for evidence, _ in samples]
-    labels = [1.0 if correct else 0.0 for _, correct in samples]
-    size = len(names) + 1
-    beta = centre[:]
+    centre = np.array([0.0] + [prior.get(n, 0.0) for n in names])
+    rows = np.array([[1.0] + [evidence.get(n, 0.0) for n in names] for evidence, _ in samples])
+    labels = np.array([1.0 if correct else 0.0 for _, correct in samples])
+    penalty = np.full(len(centre), l2)
+    penalty[0] = 0.0
+    beta = centre.copy()
     for _ in range(iterations):
-        gradient = [0.0] * size
-        hessian = [[0.0] * size for _ in range(size)]
-        for row, label in zip(rows, labels, strict=True):
-            p = sigmoid(sum(b * x for b, x in zip(beta, row, strict=True)))
-            w = p * (1.0 - p)
-            for i in range(size):
-                gradient[i] += (label - p) * row[i]
-                for j in range(size):
-                    hessian[i][j] += w * row[i] * row[j]
-        for i in range(1, size):
-            gradient[i] -= l2 * (beta[i] - centre[i])
-            hessian[i][i] += l2
+        p = _sigmoids(rows @ beta)
+        gradient = rows.T @ (labels - p) - penalty * (beta - centre)
+        hessian = (rows * (p * (1.0 - p))[:, None]).T @ rows + np.diag(penalty)
         step = _solve(hessian, gradient)
-        beta = [b + s for b, s in zip(beta, step, strict=True)]
-        if max(abs(s) for s in step) < 1e-8:
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-8:
             break
-    return ConfidenceModel(intercept=beta[0], weights=dict(zip(names, beta[1:], strict=True)))
+    weights = {name: float(value) for name, value in zip(names, beta[1:], strict=True)}
+    return ConfidenceModel(intercept=float(beta[0]), weights=weights)
 
 
-def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
-    """Solve ``matrix @ x = vector`` by Gaussian elimination with partial pivoting."""
-    n = len(vector)
-    a = [row[:] + [vector[i]] for i, row in enumerate(matrix)]
-    for col in range(n):
-        pivot = max(range(col, n), key=lambda r: abs(a[r][col]))
-        a[col], a[pivot] = a[pivot], a[col]
-        if abs(a[col][col]) < 1e-12:
-            continue
-        for r in range(col + 1, n):
-            factor = a[r][col] / a[col][col]
-            for c in range(col, n + 1):
-                a[r][c] -= factor * a[col][c]
-    x = [0.0] * n
-    for r in range(n - 1, -1, -1):
-        if abs(a[r][r]) < 1e-12:
-            continue
-        x[r] = (a[r][n] - sum(a[r][c] * x[c] for c in range(r + 1, n))) / a[r][r]
-    return x
+def _sigmoids(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The logistic function of each value; ``tanh`` keeps large magnitudes from overflowing."""
+    return 0.5 * (1.0 + np.tanh(0.5 * values))
+
+
+def _solve(matrix: NDArray[np.float64], vector: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Solve ``matrix @ x = vector``; least squares when the matrix is singular.
+
+    The Hessian is singular only when no sample says anything about the
+    intercept (every probability at 0 or 1); then the step is the smallest one.
+    """
+    try:
+        solution = np.linalg.solve(matrix, vector)
+    except np.linalg.LinAlgError:
+        solution = np.linalg.lstsq(matrix, vector, rcond=None)[0]
+    return np.asarray(solution, dtype=np.float64)
 
 
 __all__ = ["FEATURES", "PRIOR", "ConfidenceModel", "fit", "sigmoid"]

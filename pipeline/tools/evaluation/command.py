@@ -179,7 +179,7 @@ def check_options(args: argparse.Namespace, gold: Gold) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Code and score the gold of ``args.file``; print the report; return 0."""
-    from pipeline.cli import PipelineError
+    from pipeline.errors import PipelineError
 
     try:
         if args.fit_confidence is not None:

@@ -1,0 +1,215 @@
+"""``dipwire bench`` as a command: its options, the runs, the report file and the table."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from pipeline.settings import Settings
+from pipeline.tools.bench.articles import load_articles, rss_window, word_count
+from pipeline.tools.bench.limit import load_analyzer, measure_limit
+from pipeline.tools.bench.measure import measure_pipeline
+from pipeline.tools.bench.report import format_table, load_text, machine_facts
+from pipeline.tools.bench.stats import check_targets, median_of_runs
+
+WORKER_COUNTS = {"1": (1,), "2": (2,), "both": (1, 2)}
+"""The worker counts measured in each run, by ``--workers``."""
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Add the ``bench`` options to ``parser``."""
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=None,
+        help="JSONL file of articles (default: the seed articles, repeated with distinct ids)",
+    )
+    parser.add_argument(
+        "--articles", type=int, default=200, help="articles per measurement (default 200)"
+    )
+    parser.add_argument(
+        "--workers",
+        choices=("1", "2", "both"),
+        default="1",
+        help="worker processes; 'both' runs 1 then 2 in each run and reports the scaling",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="publish the throughput phase at this many articles/s (default: all at once)",
+    )
+    parser.add_argument(
+        "--latency-rate",
+        type=float,
+        default=None,
+        help="articles/s of the latency phase (default: half the measured saturation)",
+    )
+    parser.add_argument(
+        "--latency-articles",
+        type=int,
+        default=300,
+        help="articles of the latency phase (default 300, at most --articles; 0 skips it)",
+    )
+    parser.add_argument("--runs", type=int, default=3, help="repeat and report medians (3)")
+    _add_phase_options(parser)
+
+
+def _add_phase_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the memory, limit and profiling phases, the time limit and the report."""
+    parser.add_argument(
+        "--rss-window",
+        type=int,
+        default=1000,
+        help="articles in the first and last RSS windows (default 1000, at most half the run)",
+    )
+    parser.add_argument(
+        "--skip-limit",
+        action="store_true",
+        help="measure only the pipeline (memory soaks); no limit, no ratio",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=600.0, help="seconds any one phase may take (600)"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="folder for py-spy profiles of the workers during the first run's throughput "
+        "phase (needs py-spy)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("bench-results.json"),
+        help="JSON report (default bench-results.json)",
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the benchmark, print the table, write the JSON report; returns the exit code."""
+    if args.articles < 1 or args.runs < 1:
+        print("dipwire bench: --articles and --runs must be at least 1", file=sys.stderr)
+        return 2
+    if args.corpus is not None and not args.corpus.is_file():
+        print(f"dipwire bench: no such corpus file: {args.corpus}", file=sys.stderr)
+        return 2
+    # The Kafka clients log every connection at INFO; the benchmark's own lines matter here.
+    for name in ("kafka", "aiokafka", "pipeline.broker"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    articles = load_articles(args.corpus, args.articles)
+    worker_counts = WORKER_COUNTS[args.workers]
+    config = run_config(args, settings, articles)
+    report: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(),
+        "config": config,
+        "machine": machine_facts(settings.spacy_model),
+        "runs": [],
+    }
+    parse = (
+        f"{settings.nlp_processes} child process(es)" if settings.nlp_processes else "the worker"
+    )
+    print(
+        f"bench: {len(articles)} articles ({config['source']}), {config['words']:,} words, "
+        f"workers {args.workers} (parse in {parse}), "
+        f"{args.runs} run(s); load {load_text()}",
+        file=sys.stderr,
+    )
+    analyzer = None if args.skip_limit else load_analyzer(settings)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    for number in range(1, args.runs + 1):
+        outcome = run_once(number, args, settings, analyzer, articles, worker_counts)
+        report["runs"].append(outcome)
+        report["median"] = median_of_runs(report["runs"])
+        report["targets"] = check_targets(report["median"])
+        report["finished_at"] = datetime.now(UTC).isoformat()
+        report["load_end"] = list(os.getloadavg())
+        # Written after every run, so a long benchmark that is stopped keeps its data.
+        _write(args.out, report)
+    print(format_table(report))
+    print(f"\nreport written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _write(path: Path, report: dict[str, Any]) -> None:
+    path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def run_config(
+    args: argparse.Namespace, settings: Settings, articles: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    """What was measured and how: the command, the articles, and the settings that matter."""
+    return {
+        "command": shlex.join(["dipwire", "bench", *sys.argv[2:]]),
+        "corpus": str(args.corpus) if args.corpus else None,
+        "source": args.corpus.name if args.corpus else "seeds (repeated, distinct ids)",
+        "articles": len(articles),
+        "words": sum(word_count(a) for a in articles),
+        "workers": list(WORKER_COUNTS[args.workers]),
+        "rate": args.rate,
+        "latency_rate": args.latency_rate,
+        "latency_articles": min(args.latency_articles, len(articles)),
+        "runs": args.runs,
+        "rss_window": rss_window(args.rss_window, len(articles)),
+        "broker": "embedded" if settings.starts_broker else "external",
+        "batch_size": settings.batch_size,
+        "batch_within": settings.batch_within,
+        "parse_chunk_bytes": settings.parse_chunk_bytes,
+        "partitions": settings.partitions,
+        "stream_buffer_maxsize": settings.stream_buffer_maxsize,
+        "spacy_model": settings.spacy_model,
+        "nlp_processes": settings.nlp_processes,
+    }
+
+
+def run_once(
+    number: int,
+    args: argparse.Namespace,
+    settings: Settings,
+    analyzer: Any,
+    articles: Sequence[dict[str, Any]],
+    worker_counts: Sequence[int],
+) -> dict[str, Any]:
+    """One run: the limit, then the pipeline with each worker count; ratios within the run."""
+    outcome: dict[str, Any] = {"run": number, "load_before": list(os.getloadavg())}
+    limit: dict[str, Any] | None = None
+    if analyzer is not None:
+        print(f"bench: run {number}: limit (in-process NLP) ...", file=sys.stderr)
+        limit = measure_limit(analyzer, settings, articles)
+        outcome["limit"] = limit
+        print(
+            f"bench: run {number}: limit {limit['articles_per_s']:.2f} articles/s "
+            f"({limit['words_per_s']:,.0f} words/s); load {load_text()}",
+            file=sys.stderr,
+        )
+    outcome["pipeline"] = {}
+    outcome["ratio"] = {}
+    for workers in worker_counts:
+        profile = args.profile if number == 1 else None
+        result = measure_pipeline(settings, articles, workers, args, profile_dir=profile)
+        outcome["pipeline"][str(workers)] = result
+        rate = result["saturation"]["articles_per_s"]
+        ratio = ""
+        if limit is not None:
+            outcome["ratio"][str(workers)] = rate / limit["articles_per_s"]
+            ratio = f", ratio {outcome['ratio'][str(workers)]:.2f}"
+        print(
+            f"bench: run {number}: {workers} worker(s) {rate:.2f} articles/s{ratio}; "
+            f"load {load_text()}",
+            file=sys.stderr,
+        )
+    if "1" in outcome["pipeline"] and "2" in outcome["pipeline"]:
+        one = outcome["pipeline"]["1"]["saturation"]["articles_per_s"]
+        two = outcome["pipeline"]["2"]["saturation"]["articles_per_s"]
+        outcome["scaling"] = two / one
+    outcome["load_after"] = list(os.getloadavg())
+    return outcome
