@@ -17,7 +17,7 @@ pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "pipeline"
 
-BEING_REWRITTEN = ("pipeline/nlp/", "pipeline/tools/evaluation.py")
+BEING_REWRITTEN: tuple[str, ...] = ()
 """Code another change is rebuilding; the size rules apply to it once that lands."""
 
 MAX_FILE_LINES = 500
