@@ -232,9 +232,10 @@ def test_compound_subject_gives_every_pair_for_a_meeting(code_text: Code) -> Non
 
 
 def test_compound_subject_gives_one_event_per_source(code_text: Code) -> None:
+    # What the speakers say they will do is a threat (138), not a claim for an attack.
     assert triples(code_text("Canada and Mexico said they will attack Peru.")) == {
-        ("CAN", "PER", "015"),
-        ("MEX", "PER", "015"),
+        ("CAN", "PER", "138"),
+        ("MEX", "PER", "138"),
     }
     assert triples(code_text("Canada and Mexico condemned Peru.")) == {
         ("CAN", "PER", "111"),
@@ -482,3 +483,21 @@ def test_wanting_someone_else_to_use_force_is_a_threat(code_text: Code) -> None:
     events = code_text("Canada wants Brazilian troops to attack Mexico.")
     assert triples(events) == {("CAN", "MEX", "138")}
     assert {e.modality for e in events} == {"intent"}
+
+
+def test_a_speaker_saying_what_it_will_do_expresses_an_intent(code_text: Code) -> None:
+    # "will" and a past statement's "would" both report the speaker's own intent (03).
+    lifted = triples(code_text("Canada said it would lift its sanctions against Peru."))
+    assert {root for _, _, root in {(s, t, c[:2]) for s, t, c in lifted}} == {"03"}
+    assert ("CAN", "PER") in {(s, t) for s, t, _ in lifted}
+    backed = triples(code_text("Canada and Mexico have said they will support Peru."))
+    assert {(s, t, c[:2]) for s, t, c in backed} == {("CAN", "PER", "03"), ("MEX", "PER", "03")}
+
+
+def test_a_future_act_reported_by_someone_else_keeps_its_code(code_text: Code) -> None:
+    # A report about a future act, not the actor's own statement, codes the act.
+    supplied = triples(code_text("Canada will supply arms to Peru, an official said."))
+    assert {c[:2] for _, _, c in supplied} == {"07"}
+    # A conditional "would" is no statement of intent.
+    hypothetical = triples(code_text("Canada said it would attack Peru if Peru invaded."))
+    assert all(not c.startswith("13") for _, _, c in hypothetical)

@@ -19,8 +19,11 @@ returns who did what to whom, sentence by sentence:
   refusal a negation expresses ("would not provide support" -> 121) that code is
   used and the event is flagged ``negated``;
 * **modality**: ``will`` marks an event ``future`` (a future consultation becomes
-  an expressed intent, 036); ``would``/``could``/``if`` mark it ``hypothetical``;
-  intent verbs mark it ``intent``; reported clauses mark it ``reported``;
+  an expressed intent, 036; what speakers say they themselves will or would do,
+  "X said it would lift the sanctions", is coded as the intent, 0354, or the
+  threat, 138, as a plan is); ``would``/``could``/``if`` mark it
+  ``hypothetical``; intent verbs mark it ``intent``; reported clauses mark it
+  ``reported``;
 * **reported speech**: "X said Y attacked Z" codes Y->Z; the saying itself
   (010) is kept only when nothing else in the sentence is coded; a speaker's
   statement that they used force is a claim of responsibility (015);

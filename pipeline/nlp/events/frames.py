@@ -20,6 +20,7 @@ from pipeline.nlp.events.syntax import (
     in_conditional,
     infinitive_governors,
     negated,
+    own_intent,
 )
 from pipeline.nlp.events.targets import Targets
 
@@ -177,14 +178,22 @@ class Frames:
                 return
             frame.code = code
             frame.negated = True
-        if auxes & lex.future_aux or has_future_marker(tok):
-            code = lex.transform("future").apply(frame.code)
+        past_future = self._future_in_past(tok, auxes)
+        if auxes & lex.future_aux or has_future_marker(tok) or past_future:
+            name = "future" if past_future or own_intent(tok, lex) else "future_direct"
+            code = lex.transform(name).apply(frame.code)
             if code:
                 frame.code = code
             if frame.modality == "asserted":
                 frame.modality = "future"
+        if past_future:
+            auxes = auxes - {"would"}
         if auxes & lex.hypothetical_aux or in_conditional(tok):
             frame.modality = "hypothetical"
+
+    def _future_in_past(self, tok: Token, auxes: set[str]) -> bool:
+        """The reported "will" of a past statement: "X said it would lift the sanctions"."""
+        return "would" in auxes and own_intent(tok, self.lexicon) and not in_conditional(tok)
 
     def noun_frame(self, state: DocState, tok: Token) -> Frame | None:
         """The frame of an event noun ("X's visit to Y"), with the modality of its verb."""
