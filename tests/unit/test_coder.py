@@ -501,3 +501,13 @@ def test_a_future_act_reported_by_someone_else_keeps_its_code(code_text: Code) -
     # A conditional "would" is no statement of intent.
     hypothetical = triples(code_text("Canada said it would attack Peru if Peru invaded."))
     assert all(not c.startswith("13") for _, _, c in hypothetical)
+
+
+def test_partners_set_beside_the_subject_act_with_it_not_on_each_other(code_text: Code) -> None:
+    pairs = triples(code_text("Canada, along with Mexico and Brazil, signed an agreement."))
+    assert {(s, t) for s, t, _ in pairs} == {
+        ("CAN", "MEX"),
+        ("MEX", "CAN"),
+        ("CAN", "BRA"),
+        ("BRA", "CAN"),
+    }

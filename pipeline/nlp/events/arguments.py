@@ -67,9 +67,12 @@ class Arguments:
                 if where is not None:
                     return where
             return found
+        principals = len(found.mentions)
         for partner in self._co_subjects(state, verb, subjects):
             if partner not in found.mentions:
                 found.mentions.append(partner)
+        if len(found.mentions) > principals:
+            found.principals = principals
         return found
 
     def _co_subjects(self, state: DocState, verb: Token, subjects: list[Token]) -> list[Mention]:

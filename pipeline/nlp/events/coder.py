@@ -325,9 +325,7 @@ class EventCoder:
                         pairs.append((t, s, "reverse"))
             return pairs
         if len(source.mentions) > 1 and self._mutual(frame, head, code):
-            return [
-                (s, t, "mutual") for s in source.mentions for t in source.mentions if s is not t
-            ]
+            return [(s, t, "mutual") for s, t in _mutual_pairs(source)]
         if root_of(code) in self.lexicon.solo_roots and not has_object(head):
             # "protesters marched" is an event; "demonstrated the new system" is not.
             return [(s, None, "forward") for s in source.mentions]
@@ -355,6 +353,23 @@ class EventCoder:
         return False
 
     # -------------------------------------------------------------- confidence
+
+
+def _mutual_pairs(source: Arg) -> list[tuple[Mention, Mention]]:
+    """Who acts on whom among coordinated subjects of a mutual event.
+
+    "X, Y and Z met": every pair. "X, along with Y and Z, signed a pact": X
+    with each partner, both ways; the partners are not paired with each other.
+    """
+    mentions = source.mentions
+    if source.principals is None:
+        return [(s, t) for s in mentions for t in mentions if s is not t]
+    principal, partners = mentions[: source.principals], mentions[source.principals :]
+    pairs = [(s, t) for s in principal for t in principal if s is not t]
+    for s in principal:
+        for t in partners:
+            pairs += [(s, t), (t, s)]
+    return pairs
 
 
 def _pattern_text(frame: Frame) -> str:
