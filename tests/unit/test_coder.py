@@ -511,3 +511,8 @@ def test_partners_set_beside_the_subject_act_with_it_not_on_each_other(code_text
         ("CAN", "BRA"),
         ("BRA", "CAN"),
     }
+
+
+def test_a_denied_act_in_a_gerund_is_not_coded(code_text: Code) -> None:
+    for text in ("Canada denied attacking Peru.", "Canada denied having met Peru."):
+        assert {c[:2] for _, _, c in triples(code_text(text))} <= {"01"}, text

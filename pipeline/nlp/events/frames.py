@@ -84,7 +84,9 @@ class Frames:
             # "X denied that Y attacked Z": the denied event is not coded, but what it
             # was done to is the denial's target when nothing else is.
             for child in tok.children:
-                if child.dep_ == "ccomp":
+                # "denied that it had attacked", "denies ever travelling to Iran"
+                gerund = child.dep_ == "xcomp" or (child.dep_ == "dobj" and child.tag_ == "VBG")
+                if child.dep_ == "ccomp" or gerund:
                     for inner_tok in child.subtree:
                         if inner_tok.i in frames:
                             frames[inner_tok.i].consumed = True
