@@ -516,3 +516,12 @@ def test_partners_set_beside_the_subject_act_with_it_not_on_each_other(code_text
 def test_a_denied_act_in_a_gerund_is_not_coded(code_text: Code) -> None:
     for text in ("Canada denied attacking Peru.", "Canada denied having met Peru."):
         assert {c[:2] for _, _, c in triples(code_text(text))} <= {"01"}, text
+
+
+def test_a_relative_pronoun_object_stands_for_the_noun_it_follows(code_text: Code) -> None:
+    events = code_text("The Kenyan police, whom Canada accused of fraud, resigned.")
+    assert ("CAN", "KENCOP", "112") in {(s, t, c[:3]) for s, t, c in triples(events)}
+
+
+def test_the_agent_of_a_participle_on_the_object_is_whose_it_is(code_text: Code) -> None:
+    assert ("CAN", "PER", "111") in triples(code_text("Canada condemned the decision made by Peru."))

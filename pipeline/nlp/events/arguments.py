@@ -348,12 +348,13 @@ class Arguments:
                         if found is not None:
                             return found
                 continue
-            # "assurances sent from X", "aid delivered to X": a participle's phrase
+            # "assurances sent from X", "aid delivered to X", "the decisions made by
+            # X": a participle's phrase; its agent is whose the thing is.
             phrases = [child] if child.dep_ == "prep" else []
             if child.dep_ == "acl":
-                phrases = [g for g in child.children if g.dep_ == "prep"]
+                phrases = [g for g in child.children if g.dep_ in ("prep", "agent")]
             for prep in phrases:
-                if prep.lower_ not in preps:
+                if prep.lower_ not in preps and prep.dep_ != "agent":
                     continue
                 for pobj in prep.children:
                     if pobj.dep_ != "pobj":

@@ -169,7 +169,7 @@ def reported(tok: Token, lexicon: Lexicon) -> bool:
     return False
 
 
-SPEAKER_PRONOUNS = frozenset({"i", "we", "he", "she", "it", "they"})
+PERSONAL_PRONOUNS = frozenset({"i", "we", "he", "she", "it", "they"})
 
 
 def own_intent(tok: Token, lexicon: Lexicon) -> bool:
@@ -183,7 +183,7 @@ def own_intent(tok: Token, lexicon: Lexicon) -> bool:
     while node.dep_ in ("conj", "xcomp") and node.head.i != node.i:
         node = node.head
     subject = next((c for c in node.children if c.dep_ in ("nsubj", "nsubjpass")), None)
-    return subject is not None and subject.lower_ in SPEAKER_PRONOUNS and reported(tok, lexicon)
+    return subject is not None and subject.lower_ in PERSONAL_PRONOUNS and reported(tok, lexicon)
 
 
 QUOTES = frozenset({'"', "\u201c", "\u201d", "``", "''"})

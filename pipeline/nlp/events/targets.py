@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from spacy.tokens import Token
 
-from pipeline.nlp.events.arguments import Arguments
+from pipeline.nlp.events.arguments import RELATIVE, Arguments
 from pipeline.nlp.events.lexicon import Lexicon, root_of
 from pipeline.nlp.events.patterns import is_passive, lemma
 from pipeline.nlp.events.state import Arg, DocState, Frame
@@ -194,6 +194,9 @@ class Targets:
                 if child.i in state.by_token:
                     deferred = child
                 continue
+            if child.lower_ in RELATIVE and verb.dep_ == "relcl":
+                # "the bank, which the United States accuses of ...": the noun it stands for
+                child = verb.head
             mentions = self.args.np_actors(state, child)
             if mentions:
                 return Arg(mentions, "object", child.i), None
