@@ -524,4 +524,5 @@ def test_a_relative_pronoun_object_stands_for_the_noun_it_follows(code_text: Cod
 
 
 def test_the_agent_of_a_participle_on_the_object_is_whose_it_is(code_text: Code) -> None:
-    assert ("CAN", "PER", "111") in triples(code_text("Canada condemned the decision made by Peru."))
+    events = code_text("Canada condemned the decision made by Peru.")
+    assert ("CAN", "PER", "111") in triples(events)
