@@ -526,3 +526,7 @@ def test_a_relative_pronoun_object_stands_for_the_noun_it_follows(code_text: Cod
 def test_the_agent_of_a_participle_on_the_object_is_whose_it_is(code_text: Code) -> None:
     events = code_text("Canada condemned the decision made by Peru.")
     assert ("CAN", "PER", "111") in triples(events)
+
+
+def test_the_owner_in_the_of_phrase_of_a_matched_object_is_the_target(code_text: Code) -> None:
+    assert ("CAN", "PER", "1711") in triples(code_text("Canada froze the assets of Peru."))

@@ -248,7 +248,7 @@ class Arguments:
         own = state.by_token.get(tok.i)
         if own is not None and own.ref.code.startswith("---"):
             # "Opponents of Rwanda's Senate": the "of" phrase says whose they are.
-            owner = self._of_actors(state, tok, depth)
+            owner = self.of_actors(state, tok, depth)
             found.extend(owner or [own])
         elif own is not None:
             found.append(own)
@@ -266,7 +266,7 @@ class Arguments:
             unknown = all(m.ref.code.startswith("---") for m in found)
             if unknown and tok.pos_ in ("NOUN", "PROPN", "PRON", "ADJ", "NUM"):
                 # "leaders of China and Japan", "Foreign Minister Jean Dupont of France"
-                owners = self._of_actors(state, tok, depth)
+                owners = self.of_actors(state, tok, depth)
                 if owners:
                     found = owners
         for child in tok.children:
@@ -304,7 +304,8 @@ class Arguments:
                 break
         return found + _agents_in_conjoined_countries(state, found)
 
-    def _of_actors(self, state: DocState, tok: Token, depth: int) -> list[Mention]:
+    def of_actors(self, state: DocState, tok: Token, depth: int) -> list[Mention]:
+        """Actors of the noun's "of" phrase ("the assets of Iran", "leaders of X")."""
         found: list[Mention] = []
         for child in tok.children:
             if child.dep_ == "prep" and child.lower_ == "of":

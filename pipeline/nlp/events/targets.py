@@ -222,7 +222,9 @@ class Targets:
                 mentions = self.args.np_actors(state, poss)
                 if mentions:
                     return Arg(mentions, "possessive", poss.i)
-        return None
+        # "froze the assets of Iran", "curtailed the movements of the UN mission"
+        owners = self.args.of_actors(state, noun, 0)
+        return Arg(owners, "possessive", noun.i) if owners else None
 
     def _indirect_object(self, state: DocState, verb: Token) -> Arg | None:
         """3. The indirect object ("gave Israel arms", "told Blinken that")."""
