@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from spacy.language import Language
 
 from pipeline.nlp.events.coder import CodedEvent, event_id
 from pipeline.nlp.events.confidence import FEATURES, PRIOR, ConfidenceModel, fit, sigmoid
@@ -530,3 +531,24 @@ def test_the_agent_of_a_participle_on_the_object_is_whose_it_is(code_text: Code)
 
 def test_the_owner_in_the_of_phrase_of_a_matched_object_is_the_target(code_text: Code) -> None:
     assert ("CAN", "PER", "1711") in triples(code_text("Canada froze the assets of Peru."))
+
+
+def test_head_patterns_give_the_same_match_as_trying_every_pattern(nlp: Language) -> None:
+    from pipeline.nlp.events.patterns import HeadPatterns, Pattern, Slot, match
+
+    patterns = [
+        Pattern(heads=frozenset({"sign"}), slots=(Slot("word", frozenset({"pact"})),), code="057"),
+        Pattern(heads=frozenset({"sign"}), slots=(Slot("pp", prep="with"),), code="050"),
+        Pattern(heads=frozenset({"sign"}), code="010"),
+    ]
+    indexed = {"sign": HeadPatterns(patterns)}
+    plain = {"sign": tuple(patterns)}
+    for text, code in (
+        ("Canada signed a pact.", "057"),
+        ("Canada signed with Peru.", "050"),
+        ("Canada signed it.", "010"),
+    ):
+        verb = next(t for t in nlp(text) if t.lemma_ == "sign")
+        found, linear = match(verb, indexed), match(verb, plain)
+        assert found is not None and linear is not None
+        assert found.code == linear.code == code, text
