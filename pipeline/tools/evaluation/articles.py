@@ -313,7 +313,7 @@ def article_calibration(
     An event is right at a level when the one-to-one pairing (best match
     first) pairs it with a gold event at that level or a stricter one.
     """
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"bin": f"[{lo:.1f}, {hi:.1f})", "low": lo, "n": 0, "conf": 0.0, "full": 0, "country": 0}
         for lo, hi in zip(edges[:-1], edges[1:], strict=True)
     ]
