@@ -75,9 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     broker.add_argument("--port", type=int, default=None, help="port (default: a free one)")
     broker.set_defaults(handler=cmd_broker)
 
-    ingest = sub.add_parser("ingest", help="publish articles from .txt/.json/.jsonl files or stdin")
-    ingest.add_argument("paths", nargs="+", help="files, or - for JSON lines on stdin")
-    ingest.set_defaults(handler=cmd_ingest)
+    from pipeline.inputs import command as ingest
+
+    p = sub.add_parser("ingest", help="publish articles from files, folders, feeds or stdin")
+    ingest.configure_parser(p)
+    p.set_defaults(handler=ingest.run)
 
     tail = sub.add_parser("tail", help="print records of an output topic as JSON lines")
     tail.add_argument(
@@ -138,17 +140,6 @@ def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # --------------------------------------------------------------------------- ingest / tail
-
-
-def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    """Publish articles to the raw topic."""
-    from pipeline.ingest import publish, read_articles
-
-    sent = publish(settings, read_articles(args.paths))
-    print(
-        f"published {sent} message(s) to {TopicNames.from_settings(settings).raw}", file=sys.stderr
-    )
-    return 0
 
 
 def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
