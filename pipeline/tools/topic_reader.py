@@ -120,13 +120,17 @@ class TopicReader:
         return out
 
     def follow(self) -> Iterator[TopicRecord]:
-        """Every record written after the ends taken at the start, as it arrives; never ends."""
+        """Every record written after the ends taken at the start, as it arrives; never ends.
+
+        What one fetch brings is in timestamp order; fetches in the order they come.
+        """
         for tp in self.partitions:
             self.consumer.seek(tp, self.end[tp])
         self.consumer.resume(*self.partitions)
         while True:
-            for records in self.consumer.poll(timeout_ms=500).values():
-                yield from (_view(r) for r in records)
+            batch = self.consumer.poll(timeout_ms=500)
+            arrived = [_view(r) for records in batch.values() for r in records]
+            yield from sorted(arrived, key=lambda r: r.order)
 
 
 def _chosen(tps: list[Any], wanted: Iterable[int] | None, topic: str) -> list[Any]:
