@@ -34,10 +34,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         PipelineError: A path cannot be read (nothing is published then), or
             no article was found.
     """
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     checked = plan(args.paths)
     tally = Tally()
     topic = TopicNames.from_settings(settings).raw
-    sent = publish(settings, read(checked, tally))
+    with logging_redirect_tqdm():  # warnings above the progress bar, not through it
+        sent = publish(settings, read(checked, tally))
     sys.stderr.write(report(checked, tally, sent, topic) + "\n")
     if sent == 0:
         raise PipelineError(
