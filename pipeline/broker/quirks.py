@@ -11,6 +11,9 @@ its docstring, and is applied only when the embedded broker is in use
 * **fetch wait**: every hop waits most of Faust's 1.5 s fetch wait; the wait is
   clamped to :data:`EMBEDDED_FETCH_MAX_WAIT_MS`;
 * **LeaveGroup**: a member stopping in generation 0 never leaves; patched;
+* **offsets by time**: ListOffsets by timestamp answers offset 0 for every partition;
+  :func:`offsets_for_time` starts such a read at the beginning instead (the caller
+  filters by record timestamp);
 * **session timeouts**: a JoinGroup is held for half the session timeout, so
   :func:`faust_broker_settings` shortens it (and turns off static membership
   and exactly-once, which the broker cannot do).
@@ -39,6 +42,7 @@ __all__ = [
     "apply_embedded_quirks",
     "embedded_quirks_applied",
     "faust_broker_settings",
+    "offsets_for_time",
     "revert_embedded_quirks",
     "true_end_offsets",
 ]
@@ -90,6 +94,28 @@ def true_end_offsets(
         return result
     finally:
         consumer.close()
+
+
+def offsets_for_time(
+    consumer: Any,
+    partitions: Collection[KafkaTopicPartition],
+    timestamp_ms: int,
+    ends: Mapping[KafkaTopicPartition, int],
+    *,
+    embedded: bool,
+) -> dict[KafkaTopicPartition, int]:
+    """The first offset of each partition whose record timestamp may be at or after the time.
+
+    On a real Kafka this is ListOffsets by timestamp (a partition without such a
+    record starts at its end). The embedded broker answers offset 0 for every
+    partition whatever the time (a probe of 10 records spread over 10 s), so
+    there the read starts at the beginning; either way the caller keeps only
+    records whose timestamp is late enough.
+    """
+    if embedded:
+        return dict(consumer.beginning_offsets(list(partitions)))
+    found = consumer.offsets_for_times({tp: timestamp_ms for tp in partitions})
+    return {tp: (ends[tp] if found.get(tp) is None else found[tp].offset) for tp in partitions}
 
 
 def _highwaters(

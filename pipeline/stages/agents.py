@@ -165,6 +165,7 @@ def make_agent(
                         event.message.topic, event.message.partition, event.message.offset
                     ),
                     key=_as_bytes(event.key) if event.key is not None else None,
+                    headers=_headers(event.headers),
                 )
                 for event in events
             ]
@@ -278,6 +279,14 @@ def _record_lag(
         end = highwater(topic, partition)
         if end is not None:
             metrics.consumer_lag.labels(stage, str(partition)).set(max(end - offset - 1, 0))
+
+
+def _headers(headers: Any) -> tuple[tuple[str, bytes], ...]:
+    """Faust's headers of an event (a mapping, or pairs) as a tuple of pairs."""
+    if not headers:
+        return ()
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    return tuple((str(k), b"" if v is None else _as_bytes(v)) for k, v in pairs)
 
 
 def _as_bytes(value: object) -> bytes:

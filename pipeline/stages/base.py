@@ -35,6 +35,15 @@ class Record:
     value: bytes
     origin: Origin
     key: bytes | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+    def header(self, name: str) -> bytes | None:
+        """The value of the last header called ``name``, or None."""
+        found = None
+        for key, value in self.headers:
+            if key == name:
+                found = value
+        return found
 
 
 @dataclass(frozen=True)
