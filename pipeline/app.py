@@ -165,6 +165,7 @@ def create_pipeline(
             settings.batch_within,
             highwater,
             chunk_bytes=(settings.parse_chunk_bytes or None) if stage.id == "extract" else None,
+            max_message_bytes=settings.max_message_bytes,
         )
         app.agent(topics[stage.input_role], name=stage.id, concurrency=concurrency)(agent_fn)
 
