@@ -108,11 +108,11 @@ def cut_payload(letter: DeadLetter, room: int) -> DeadLetter:
     empty = letter.model_copy(update={"payload_b64": "", "payload_truncated": True})
     spare = max(room - len(encode(empty)), 0)
     keep = spare // 4 * 3  # base64: 4 characters per 3 bytes
-    payload = base64.b64decode(letter.payload_b64)[:keep]
+    kept = base64.b64decode(letter.payload_b64)
     return letter.model_copy(
         update={
-            "payload_b64": base64.b64encode(payload).decode("ascii"),
-            "payload_truncated": letter.payload_truncated or keep < len(payload) or keep == 0,
+            "payload_b64": base64.b64encode(kept[:keep]).decode("ascii"),
+            "payload_truncated": letter.payload_truncated or keep < len(kept),
         }
     )
 
