@@ -108,18 +108,8 @@ def create_topics(
         **dict(client_kwargs or {}),
     )
     try:
-        response = admin.create_topics(
-            {
-                name: {
-                    "num_partitions": partitions,
-                    "replication_factor": replication_factor,
-                    "configs": dict(configs or {}),
-                }
-                for name in wanted
-            },
-            timeout_ms=int(timeout * 1000),
-            raise_errors=False,
-        )
+        new = {name: _new_topic(partitions, replication_factor, configs) for name in wanted}
+        response = admin.create_topics(new, timeout_ms=int(timeout * 1000), raise_errors=False)
         created: set[str] = set()
         for topic in response["topics"]:
             error = for_code(topic["error_code"])
@@ -131,6 +121,17 @@ def create_topics(
         _wait_for_partitions(admin, wanted, created, partitions, timeout)
     finally:
         admin.close()
+
+
+def _new_topic(
+    partitions: int, replication_factor: int, configs: Mapping[str, str] | None
+) -> dict[str, Any]:
+    """One topic of a CreateTopics request, as kafka-python's admin client takes it."""
+    return {
+        "num_partitions": partitions,
+        "replication_factor": replication_factor,
+        "configs": dict(configs or {}),
+    }
 
 
 def _wait_for_partitions(
