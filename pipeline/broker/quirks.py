@@ -16,7 +16,16 @@ its docstring, and is applied only when the embedded broker is in use
   filters by record timestamp);
 * **session timeouts**: a JoinGroup is held for half the session timeout, so
   :func:`faust_broker_settings` shortens it (and turns off static membership
-  and exactly-once, which the broker cannot do).
+  and exactly-once, which the broker cannot do);
+* **record size**: the broker has no record-size limit: it accepts a topic's
+  ``max.message.bytes`` at creation and ignores it (a 2 MB record is stored in
+  a topic created with 50,000), and DescribeConfigs answers with no configs.
+  No workaround is needed: the limit the pipeline keeps is its producers'
+  ``max_request_size`` (``DIPWIRE_MAX_MESSAGE_BYTES``), which refuses an
+  oversized record before it is sent, the same on both brokers, so a small
+  ``DIPWIRE_MAX_MESSAGE_BYTES`` reproduces here what a Kafka's smaller
+  ``message.max.bytes`` does (``tests/integration/test_message_size.py``).
+  Compressed batches (gzip, lz4, zstd) are stored and served as sent.
 """
 
 from __future__ import annotations
