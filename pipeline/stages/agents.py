@@ -176,17 +176,7 @@ def make_agent(
         loop = asyncio.get_running_loop()
         batches: AsyncIterator[Sequence[Any]] = stream.take_events(batch_size, within=within)
         async for events in batches:
-            records = [
-                Record(
-                    value=_as_bytes(event.value),
-                    origin=Origin(
-                        event.message.topic, event.message.partition, event.message.offset
-                    ),
-                    key=_as_bytes(event.key) if event.key is not None else None,
-                    headers=_headers(event.headers),
-                )
-                for event in events
-            ]
+            records = [record_of(event) for event in events]
             for piece in pieces(records, chunk_bytes):
                 started = time.perf_counter()
                 now = utcnow()
@@ -210,6 +200,17 @@ def make_agent(
     agent.__name__ = f"{stage.id}_agent"
     agent.__qualname__ = agent.__name__
     return agent
+
+
+def record_of(event: Any) -> Record:
+    """The stage's view of one Faust event: its bytes, where it was read, key and headers."""
+    message = event.message
+    return Record(
+        value=_as_bytes(event.value),
+        origin=Origin(message.topic, message.partition, message.offset),
+        key=_as_bytes(event.key) if event.key is not None else None,
+        headers=_headers(event.headers),
+    )
 
 
 def pieces(records: Sequence[Record], chunk_bytes: int | None) -> list[Sequence[Record]]:
