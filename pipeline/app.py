@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -29,6 +30,7 @@ from pipeline.stages.child import ChildStage
 from pipeline.stages.code import CodeStage, EventCoding
 from pipeline.stages.enrich import Enricher, EnrichStage
 from pipeline.stages.extract import Annotator, ExtractStage
+from pipeline.stages.lane import LongLane
 from pipeline.stages.validate import Deduper, ValidateStage
 from pipeline.topics import Role, TopicNames
 
@@ -120,6 +122,27 @@ def _scratch_dir() -> str:
     return path
 
 
+def _highwater(app: faust.App) -> Callable[[str, int], int | None]:
+    """The end offset of a partition as the app's consumer last saw it (for the lag gauge)."""
+
+    def highwater(topic: str, partition: int) -> int | None:
+        try:
+            value = app.consumer.highwater(faust.types.TP(topic, partition))
+        except Exception:  # the consumer may be rebalancing; lag is best effort
+            return None
+        return int(value) if value is not None else None
+
+    return highwater
+
+
+def _long_lane(settings: Settings, lane: Stage | None) -> LongLane | None:
+    """The extract agent's long lane on ``lane``, with a thread of its own to wait on it."""
+    if lane is None or settings.long_article_bytes <= 0:
+        return None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dipwire-extract-long")
+    return LongLane(lane, pool, settings.long_article_bytes)
+
+
 def create_pipeline(
     settings: Settings,
     analyzer: NlpSteps,
@@ -127,11 +150,13 @@ def create_pipeline(
     registry: CollectorRegistry | None = None,
     sink: Sink | None = None,
     extract: Stage | None = None,
+    lane: Stage | None = None,
 ) -> Pipeline:
     """Create the Faust app with one agent per stage, ``/metrics`` and ``/healthz``.
 
     ``sink`` replaces publishing to Kafka (agent tests pass a ``ListSink``);
-    ``extract`` replaces the in-process extract stage (see ``build_stages``).
+    ``extract`` replaces the in-process extract stage (see ``build_stages``);
+    ``lane`` parses the long articles beside it (:mod:`pipeline.stages.lane`).
     """
     registry = REGISTRY if registry is None else registry
     app = faust.App(settings.app_id, **faust_settings(settings))
@@ -151,13 +176,8 @@ def create_pipeline(
     # of its own when ``extract`` is a ``ChildStage`` (its thread only waits).
     stages = build_stages(settings, analyzer, extract=extract)
 
-    def highwater(topic: str, partition: int) -> int | None:
-        try:
-            value = app.consumer.highwater(faust.types.TP(topic, partition))
-        except Exception:  # the consumer may be rebalancing; lag is best effort
-            return None
-        return int(value) if value is not None else None
-
+    highwater = _highwater(app)
+    long_lane = _long_lane(settings, lane)
     for stage in stages:
         # A parse in child processes takes one batch per child at a time: as many
         # agent instances (sharing the topic's queue) and threads to wait on them.
@@ -172,6 +192,7 @@ def create_pipeline(
             highwater,
             chunk_bytes=(settings.parse_chunk_bytes or None) if stage.id == "extract" else None,
             max_message_bytes=settings.max_message_bytes,
+            lane=long_lane if stage.id == "extract" else None,
         )
         app.agent(topics[stage.input_role], name=stage.id, concurrency=concurrency)(agent_fn)
 

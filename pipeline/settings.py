@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     stream_buffer_maxsize: int = Field(
         default=256, ge=1, description="In-flight records per stream."
     )
+    long_article_bytes: int = Field(
+        default=6_000,
+        ge=0,
+        description="An article whose message on articles.valid has at least this many bytes "
+        "is parsed on a parse process of its own (the long lane), so the articles behind it do "
+        "not wait for its parse; 0 turns the lane off. Only with DIPWIRE_NLP_PROCESSES above 0 "
+        "and at_least_once.",
+    )
     log_level: str = "INFO"
 
     # --- input limits -----------------------------------------------------
@@ -135,6 +143,19 @@ class Settings(BaseSettings):
     def starts_broker(self) -> bool:
         """True when no Kafka is configured, so the process must start the embedded broker."""
         return not self.kafka_bootstrap_servers
+
+    @property
+    def long_lane(self) -> bool:
+        """Whether long articles get a parse process of their own (see ``long_article_bytes``).
+
+        Not with the parse in the worker process (one GIL: nothing to run beside), and not
+        with exactly_once, whose transactions commit a batch's offsets with its outputs.
+        """
+        return (
+            self.long_article_bytes > 0
+            and self.nlp_processes > 0
+            and self.processing_guarantee == "at_least_once"
+        )
 
     @property
     def embedded(self) -> bool:

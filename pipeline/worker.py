@@ -45,35 +45,43 @@ def run_worker(settings: Settings) -> int:
     config = NlpConfig.from_settings(settings)
     started = time.perf_counter()
     child = _parse_processes(settings, config) if settings.nlp_processes else None
+    lane = _parse_processes(settings, config, 1) if child and settings.long_lane else None
     try:
         analyzer = Analyzer.load(config, parse=child is None)
-        if child is not None:
-            child.wait_started()
+        for pool in (child, lane):
+            if pool is not None:
+                pool.wait_started()
         log.info(
             "NLP loaded in %.1f s (model %s, parse %s)",
             time.perf_counter() - started,
             settings.spacy_model,
             f"in {settings.nlp_processes} child process(es)" if child else "in this process",
         )
-        pipeline = create_pipeline(settings, analyzer, extract=child)
+        pipeline = create_pipeline(settings, analyzer, extract=child, lane=lane)
         worker = faust.Worker(pipeline.app, loglevel=settings.log_level, quiet=True)
         worker.execute_from_commandline()
     except SystemExit as exc:
         return int(exc.code or 0)
     finally:
-        if child is not None:
-            child.close()
+        for pool in (child, lane):
+            if pool is not None:
+                pool.close()
     return 0
 
 
-def _parse_processes(settings: Settings, config: NlpConfig) -> ChildStage:
-    """The extract stage in ``settings.nlp_processes`` children, started: they load spaCy now."""
+def _parse_processes(
+    settings: Settings, config: NlpConfig, processes: int | None = None
+) -> ChildStage:
+    """The extract stage in ``processes`` (default ``settings.nlp_processes``) children, started.
+
+    They load spaCy now. The worker makes a second one of one process for the long lane.
+    """
     from pipeline.stages.child import ChildStage
     from pipeline.stages.extract import ExtractStage, load_extract_stage
 
     child = ChildStage(
         functools.partial(load_extract_stage, config),
-        processes=settings.nlp_processes,
+        processes=processes or settings.nlp_processes,
         id=ExtractStage.id,
         input_role=ExtractStage.input_role,
         output_roles=ExtractStage.output_roles,

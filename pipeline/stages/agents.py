@@ -31,6 +31,7 @@ from pipeline.stages.base import (
     reject,
 )
 from pipeline.stages.fit import Fitted, fit_outputs
+from pipeline.stages.lane import LongLane
 from pipeline.stages.publish import Outcome, publish_until_acked
 from pipeline.topics import Role
 
@@ -159,6 +160,7 @@ def make_agent(
     highwater: Callable[[str, int], int | None] | None = None,
     chunk_bytes: int | None = None,
     max_message_bytes: int = NO_LIMIT,
+    lane: LongLane | None = None,
 ) -> Callable[[StreamOfEvents], Awaitable[None]]:
     """Build the Faust agent function of ``stage``.
 
@@ -168,32 +170,40 @@ def make_agent(
     pieces of about that many bytes, each published as soon as it is done: a
     short article taken with a long one does not wait for the long one's parse.
     The batch is still acknowledged only after its last piece is published.
+    With ``lane``, a long message goes to the lane's own stage and the agent
+    takes the next batch meanwhile (:mod:`pipeline.stages.lane`).
     Outputs are made to fit ``max_message_bytes`` (:mod:`pipeline.stages.fit`)
     and published by :func:`pipeline.stages.publish.publish_until_acked`.
     """
 
-    async def agent(stream: StreamOfEvents) -> None:
+    async def run_piece(on: Stage, pool: Executor | None, piece: Sequence[Record]) -> None:
         loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        now = utcnow()
+        result, fitted = await loop.run_in_executor(
+            pool, process_and_fit, on, piece, now, max_message_bytes
+        )
+        published = await publish_until_acked(
+            sink.publish,
+            stage.id,
+            fitted.outputs,
+            limit=max_message_bytes,
+            origins=origins(piece),
+        )
+        elapsed = time.perf_counter() - started
+        result.outputs = published.acked
+        record_batch(metrics, stage.id, len(piece), result, elapsed, utcnow())
+        _record_publish(metrics, stage.id, fitted, published.retried)
+
+    async def agent(stream: StreamOfEvents) -> None:
         batches: AsyncIterator[Sequence[Any]] = stream.take_events(batch_size, within=within)
         async for events in batches:
             records = [record_of(event) for event in events]
-            for piece in pieces(records, chunk_bytes):
-                started = time.perf_counter()
-                now = utcnow()
-                result, fitted = await loop.run_in_executor(
-                    executor, process_and_fit, stage, piece, now, max_message_bytes
-                )
-                published = await publish_until_acked(
-                    sink.publish,
-                    stage.id,
-                    fitted.outputs,
-                    limit=max_message_bytes,
-                    origins=origins(piece),
-                )
-                elapsed = time.perf_counter() - started
-                result.outputs = published.acked
-                record_batch(metrics, stage.id, len(piece), result, elapsed, utcnow())
-                _record_publish(metrics, stage.id, fitted, published.retried)
+            rest = records
+            if lane is not None:
+                rest = await lane.divert(events, records, run_piece, stream.ack)
+            for piece in pieces(rest, chunk_bytes) if rest else ():
+                await run_piece(stage, executor, piece)
             if highwater is not None:
                 _record_lag(metrics, stage.id, records, highwater)
 

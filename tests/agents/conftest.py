@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from pipeline.app import Pipeline, create_pipeline
 from pipeline.settings import Settings
 from pipeline.stages.agents import ListSink
+from pipeline.stages.extract import ExtractStage
 from pipeline.testing import UnusedAnalyzer
 
 
@@ -74,14 +75,29 @@ async def _until(condition: Callable[[], bool], timeout: float) -> None:
 
 
 @contextlib.contextmanager
-def wire(analyzer: object = None, sink: ListSink | None = None, **fields: Any) -> Iterator[Wiring]:
-    """Build the app with ``analyzer`` (default: one that must not be called) and ``sink``."""
+def wire(
+    analyzer: object = None,
+    sink: ListSink | None = None,
+    lane: object = None,
+    **fields: Any,
+) -> Iterator[Wiring]:
+    """Build the app with ``analyzer`` (default: one that must not be called) and ``sink``.
+
+    ``lane``, an analyzer, parses the long articles (an in-process long lane).
+    """
     settings = Settings(kafka_bootstrap_servers="127.0.0.1:1", embedded_broker=False, **fields)
     sink = sink if sink is not None else ListSink()
     registry = CollectorRegistry()
     # Faust takes the current event loop; the previous test closed its own.
     asyncio.set_event_loop(asyncio.new_event_loop())
-    pipeline = create_pipeline(settings, analyzer or UnusedAnalyzer(), registry=registry, sink=sink)  # type: ignore[arg-type]
+    long_lane = ExtractStage(lane) if lane is not None else None  # type: ignore[arg-type]
+    pipeline = create_pipeline(
+        settings,
+        analyzer or UnusedAnalyzer(),  # type: ignore[arg-type]
+        registry=registry,
+        sink=sink,
+        lane=long_lane,
+    )
     try:
         yield Wiring(pipeline, sink, registry)
     finally:

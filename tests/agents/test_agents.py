@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
 import pytest
 
-from pipeline.models import Article, DeadLetter
+from pipeline.models import AnnotatedArticle, Article, DeadLetter
 from pipeline.testing import EchoAnalyzer, article, raw_article
 from pipeline.topics import REPLAY_HEADER
 from tests.agents.conftest import wire
@@ -75,3 +79,41 @@ def test_extract_dead_letters_the_article_the_analyzer_fails_on_and_goes_on() ->
     (letter,) = wiring.sink.by_role("dlq")
     assert (letter.article_id, letter.error_kind, letter.stage) == ("a2", "stage_error", "extract")
     assert wiring.sample("dipwire_stage_messages_failed_total", stage="extract") == 1
+
+
+@dataclass
+class GatedAnalyzer(EchoAnalyzer):
+    """An analyzer whose parse of an article holding ``WAIT`` blocks until ``gate`` is set."""
+
+    gate: threading.Event = field(default_factory=threading.Event)
+
+    def annotate(self, articles: Sequence[Article]) -> list[AnnotatedArticle]:
+        if any("WAIT" in a.body for a in articles):
+            assert self.gate.wait(timeout=20), "the test never opened the gate"
+        return super().annotate(articles)
+
+
+def test_a_long_article_in_its_lane_holds_up_neither_its_batch_nor_the_next() -> None:
+    lane = GatedAnalyzer()
+    short = EchoAnalyzer()
+    long_body = "WAIT " + "word " * 2_000
+
+    def shorts_out_then_open() -> bool:
+        ids = {a.article.id for a in wiring.sink.by_role("annotated")}
+        if {"s1", "s2", "s3"} <= ids:
+            lane.gate.set()  # only now may the long article's parse finish
+        return "long" in ids
+
+    settings = {"batch_size": 2, "batch_within": 0.05, "long_article_bytes": 5_000}
+    with wire(short, lane=lane, **settings) as wiring:  # batches [s1, long], [s2, s3]
+        bodies = [("s1", "Leaders met."), ("long", long_body), ("s2", "Envoys."), ("s3", "Talks.")]
+        wiring.feed(
+            "extract",
+            [(i.encode(), article(i, body).model_dump_json().encode()) for i, body in bodies],
+            until=shorts_out_then_open,
+        )
+    published = [a.article.id for a in wiring.sink.by_role("annotated")]
+    assert published[-1] == "long" and sorted(published[:-1]) == ["s1", "s2", "s3"]
+    assert lane.calls == [("annotate", ["long"])]
+    assert all("long" not in ids for _, ids in short.calls)
+    assert wiring.sample("dipwire_stage_messages_in_total", stage="extract") == 4
