@@ -211,7 +211,9 @@ class EventCoder:
             return
         for i in range(start, end):
             tok = doc[i]
-            if quoted(tok) or not self.lexicon.in_class("speech", lemma(tok)):
+            # The lexicon look-up first: ``quoted`` reads the sentence up to ``tok``, and
+            # asking it of every token made this loop a third of the code stage's CPU.
+            if not self.lexicon.in_class("speech", lemma(tok)) or quoted(tok):
                 continue
             speaker = self.args.subject(state, tok)
             if speaker is not None and speaker.mentions and speaker.how != "previous":
