@@ -283,8 +283,11 @@ def test_latency_report_from_record_timestamps() -> None:
         },
         terminal={"x": ("c", 1_600), "y": ("c", 2_700)},
     )
-    report = latency_report(data, topics, {"x": 10, "y": 20_000})
+    report = latency_report(data, topics, {"x": 10, "y": 20_000}, long={"y"})
     assert report["articles"] == 2
+    assert report["long_articles"] == 1
+    assert report["short_end_to_end"]["count"] == 1
+    assert report["short_end_to_end"]["max"] == pytest.approx(0.6)
     assert [(s["id"], s["chars"]) for s in report["slowest"]] == [("y", 20_000), ("x", 10)]
     assert report["slowest"][0]["seconds"] == pytest.approx(0.7)
     assert report["end_to_end"]["count"] == 2

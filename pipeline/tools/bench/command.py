@@ -196,6 +196,7 @@ def run_config(
         "stream_buffer_maxsize": settings.stream_buffer_maxsize,
         "spacy_model": settings.spacy_model,
         "nlp_processes": settings.nlp_processes,
+        "long_article_bytes": settings.long_article_bytes if settings.long_lane else 0,
     }
 
 
