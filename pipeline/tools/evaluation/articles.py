@@ -172,7 +172,7 @@ COUNTRY_TIERS = ("full", "root", "country")
 
 
 def place_agrees(gold: str, predicted: str | None) -> bool:
-    """Whether the predicted place names the gold one ("Sharm el-Sheikh, Egypt" ~ "Sharm el-Sheikh")."""
+    """Whether one place name holds the other ("Sharm el-Sheikh, Egypt" holds "Sharm el-Sheikh")."""
     if predicted is None:
         return False
     a, b = gold.casefold().strip(), predicted.casefold().strip()
