@@ -552,3 +552,17 @@ def test_head_patterns_give_the_same_match_as_trying_every_pattern(nlp: Language
         found, linear = match(verb, indexed), match(verb, plain)
         assert found is not None and linear is not None
         assert found.code == linear.code == code, text
+
+
+def test_partners_who_agree_to_work_together_express_an_intent_to_each_other(
+    code_text: Code,
+) -> None:
+    events = triples(code_text("Canada and Peru have agreed to work together."))
+    assert {(s, t, c[:2]) for s, t, c in events} == {("CAN", "PER", "03"), ("PER", "CAN", "03")}
+    # "refused to meet Peru" stays one-way
+    assert triples(code_text("Canada refused to meet Peru.")) == {("CAN", "PER", "125")}
+
+
+def test_a_verb_the_tagger_took_for_a_noun_still_embeds_its_complement(code_text: Code) -> None:
+    events = triples(code_text("Canada and Peru plan to meet next week."))
+    assert {c for _, _, c in events} == {"036"}

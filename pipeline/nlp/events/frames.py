@@ -38,7 +38,14 @@ class Frames:
             return tok.pos_ != "AUX" or tok.dep_ not in ("aux", "auxpass")
         if tok.pos_ == "ADJ" and any(c.dep_ == "xcomp" for c in tok.children):
             return True
-        return False
+        # A verb the tagger took for a noun: it has a subject of its own and heads
+        # the clause ("Canada and Peru plan to meet", "X and Y vow to fight").
+        return (
+            tok.pos_ == "NOUN"
+            and tok.dep_ in ("ROOT", "ccomp", "conj")
+            and any(c.dep_ == "nsubj" for c in tok.children)
+            and any(c.dep_ in ("xcomp", "dobj", "ccomp") for c in tok.children)
+        )
 
     # ----------------------------------------------------------------- frames
 
@@ -149,6 +156,10 @@ class Frames:
             symmetric=inner.symmetric and code == inner.code,
             modality="intent" if cls in ("intent", "attempt") else inner.modality,
         )
+        if inner.symmetric:
+            # "X and Y agreed to work together": with no one else named, they act on
+            # each other, though "refused to meet Z" is one-way.
+            frame.extra["mutual"] = 1
         if not addressed:
             frame.extra["target_from"] = inner.head
         else:
