@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from pipeline.codec import Origin, Rejected, encode
+from pipeline.headers import output_headers
 from pipeline.metrics import Metrics
 from pipeline.models import ArticleCoded, DiplomaticEvent, utcnow
 from pipeline.stages.base import (
@@ -48,7 +49,10 @@ class Sink(Protocol):
 
 
 class TopicSink:
-    """Publishes outputs to Faust topics by role and waits for the broker's acks."""
+    """Publishes outputs to Faust topics by role and waits for the broker's acks.
+
+    Every record carries the headers of :func:`pipeline.headers.output_headers`.
+    """
 
     def __init__(self, topics: Mapping[Role, Any]) -> None:
         self._topics = topics
@@ -58,7 +62,9 @@ class TopicSink:
         pending: list[Awaitable[Any]] = []
         for output in outputs:
             topic = self._topics[output.role]
-            pending.append(await topic.send(key=output.key, value=encode(output.value)))
+            value = output.value
+            headers = output_headers(value)
+            pending.append(await topic.send(key=output.key, value=encode(value), headers=headers))
         if pending:
             await asyncio.gather(*pending)
 
