@@ -1,6 +1,6 @@
 """The one command line: ``dipwire`` (or ``python -m pipeline``).
 
-Subcommands: demo, worker, broker, ingest, tail, schemas, eval, audit, bench. Every option
+Subcommands: demo, worker, broker, ingest, tail, schemas, eval, audit, export, bench. Every option
 also reads its ``DIPWIRE_*`` environment variable through ``Settings``.
 """
 
@@ -105,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("audit", help="reconcile inputs with coded, dead-letter and event topics")
     audit.configure_parser(p)
     p.set_defaults(handler=audit.run)
+
+    from pipeline.tools import export
+
+    p = sub.add_parser("export", help="write events to GDELT- and Phoenix-style TSV files")
+    export.configure_parser(p)
+    p.set_defaults(handler=export.run)
 
     from pipeline.tools import bench
 
