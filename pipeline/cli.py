@@ -106,11 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.configure_parser(p)
     p.set_defaults(handler=audit.run)
 
-    from pipeline.tools import export
-
-    p = sub.add_parser("export", help="write events to GDELT- and Phoenix-style TSV files")
-    export.configure_parser(p)
-    p.set_defaults(handler=export.run)
+    _add_export(sub)
 
     from pipeline.tools import bench
 
@@ -118,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.configure_parser(p)
     p.set_defaults(handler=bench.run)
     return parser
+
+
+def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from pipeline.tools import export
+
+    p = sub.add_parser("export", help="write events to GDELT- and Phoenix-style TSV files")
+    export.configure_parser(p)
+    p.set_defaults(handler=export.run)
 
 
 # --------------------------------------------------------------------------- worker
