@@ -1,5 +1,6 @@
 """What consumers get from a real worker: headers on every output, the example consumers
-(Python and Node) reading and validating events.diplomatic, and ``dipwire export``."""
+(Python and Node) reading and validating events.diplomatic, and ``dipwire export``
+(real CLI subprocesses) writing files that are read back."""
 
 from __future__ import annotations
 
@@ -11,14 +12,17 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pipeline import headers
-from pipeline.models import MESSAGE_MODELS, SCHEMA_VERSION
+from pipeline.models import MESSAGE_MODELS, SCHEMA_VERSION, DiplomaticEvent
 from pipeline.settings import Settings
+from pipeline.tools.export.gdelt import GDELT_COLUMNS, global_event_id
+from pipeline.tools.export.phoenix import PHOENIX_COLUMNS
 from pipeline.topics import Role, TopicNames
 from pipeline.worker import WorkerProcess
 from tests.integration.conftest import BrokerHandle, KafkaClients
@@ -215,3 +219,112 @@ def test_example_consumer_ignores_new_fields_skips_other_majors_and_flags_broken
     assert [line["event_id"] for line in lines] == [event["event_id"], "newer-minor"]
     assert "valid 2, invalid 1, skipped 1" in stderr, stderr
     assert "cameo_code" in stderr
+
+
+# --------------------------------------------------------------------------- dipwire export
+
+
+def _cli(broker: BrokerHandle, prefix: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**broker.env(), "DIPWIRE_TOPIC_PREFIX": prefix}
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def _rows(path: Path) -> list[list[str]]:
+    return [line.rstrip("\n").split("\t") for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _events(run: Run) -> dict[str, DiplomaticEvent]:
+    return {
+        event.event_id: event
+        for event in (
+            DiplomaticEvent.model_validate_json(r.value) for r in run.records[run.names.events]
+        )
+    }
+
+
+def test_export_a_day_from_the_topic_reads_back_in_both_layouts(
+    run: Run, broker: BrokerHandle, tmp_path: Path
+) -> None:
+    events = _events(run)
+    day = min(e.emitted_at for e in events.values()).astimezone(UTC).date()
+    expected = {i for i, e in events.items() if e.emitted_at.astimezone(UTC).date() == day}
+    done = _cli(broker, run.prefix, "export", "--from-topic", "--day", day.isoformat(),
+                "--out", str(tmp_path))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    stamp = day.strftime("%Y%m%d")
+    gdelt_file, phoenix_file = (
+        tmp_path / f"{stamp}.export.CSV",
+        tmp_path / f"phoenix.events.{stamp}.txt",
+    )
+    assert sorted(done.stdout.split()) == sorted([str(gdelt_file), str(phoenix_file)])
+    gdelt = _rows(gdelt_file)
+    assert all(len(row) == len(GDELT_COLUMNS) == 61 for row in gdelt)
+    by_gdelt_id = {str(global_event_id(i)): events[i] for i in expected}
+    assert {row[0] for row in gdelt} == set(by_gdelt_id) and len(gdelt) == len(expected)
+    for row in gdelt:
+        fields = dict(zip(GDELT_COLUMNS, row, strict=True))
+        event = by_gdelt_id[fields["GlobalEventID"]]
+        assert fields["EventCode"] == event.cameo_code
+        assert fields["Actor1Code"] == event.source_actor.code
+        assert fields["QuadClass"] == str(event.quad_class)
+        assert fields["DATEADDED"] == event.emitted_at.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+        assert fields["SOURCEURL"] == (event.url or "")
+    phoenix = _rows(phoenix_file)
+    assert all(len(row) == len(PHOENIX_COLUMNS) == 26 for row in phoenix)
+    assert {row[0] for row in phoenix} == expected
+    for row in phoenix:
+        fields = dict(zip(PHOENIX_COLUMNS, row, strict=True))
+        event = events[fields["EventID"]]
+        assert (fields["SourceActorFull"], fields["EventCode"]) == (
+            event.source_actor.code,
+            event.cameo_code,
+        )
+        target = event.target_actor.code if event.target_actor else ""
+        assert fields["TargetActorFull"] == target
+
+
+def test_export_from_a_jsonl_file_of_tail_output_in_quarter_hour_files(
+    run: Run, broker: BrokerHandle, tmp_path: Path
+) -> None:
+    tailed = _cli(broker, run.prefix, "tail", "--topic", "events")
+    assert tailed.returncode == 0, tailed.stderr
+    jsonl = tmp_path / "events.jsonl"
+    jsonl.write_text(tailed.stdout, encoding="utf-8")
+    out = tmp_path / "out"
+    done = _cli(broker, run.prefix, "export", str(jsonl), "--interval", "15min",
+                "--format", "phoenix", "--header", "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    events = _events(run)
+    expected_files = {
+        "phoenix.events."
+        + e.emitted_at.astimezone(UTC)
+        .replace(minute=e.emitted_at.minute // 15 * 15)
+        .strftime("%Y%m%d%H%M")
+        + ".txt"
+        for e in events.values()
+    }
+    assert {p.name for p in out.iterdir()} == expected_files
+    ids = []
+    for path in out.iterdir():
+        rows = _rows(path)
+        assert rows[0] == list(PHOENIX_COLUMNS)
+        ids += [row[0] for row in rows[1:]]
+    assert sorted(ids) == sorted(events) == sorted(run.event_ids)
+
+
+def test_export_stops_on_a_line_that_is_not_an_event(
+    run: Run, broker: BrokerHandle, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(run.records[run.names.events][0].value.decode() + '\n{"event_id": "x"}\n')
+    done = _cli(broker, run.prefix, "export", str(bad), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2
+    assert f"{bad}:2: not a diplomatic event" in done.stderr
+    assert not (tmp_path / "out").exists()
