@@ -1,6 +1,6 @@
 """The one command line: ``dipwire`` (or ``python -m pipeline``).
 
-Subcommands: demo, worker, broker, ingest, tail, replay, schemas, eval, audit, bench. Every option
+Subcommands: demo, worker, broker, ingest, tail, replay, schemas, eval, audit, export, bench. Every option
 also reads its ``DIPWIRE_*`` environment variable through ``Settings``.
 """
 
@@ -106,12 +106,22 @@ def build_parser() -> argparse.ArgumentParser:
     audit.configure_parser(p)
     p.set_defaults(handler=audit.run)
 
+    _add_export(sub)
+
     from pipeline.tools import bench
 
     p = sub.add_parser("bench", help="measure NLP limit, pipeline throughput, latency and memory")
     bench.configure_parser(p)
     p.set_defaults(handler=bench.run)
     return parser
+
+
+def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from pipeline.tools import export
+
+    p = sub.add_parser("export", help="write events to GDELT- and Phoenix-style TSV files")
+    export.configure_parser(p)
+    p.set_defaults(handler=export.run)
 
 
 # --------------------------------------------------------------------------- worker

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from pipeline.codec import Origin, Rejected
+from pipeline.headers import output_headers
 from pipeline.metrics import Metrics
 from pipeline.models import ArticleCoded, DiplomaticEvent, utcnow
 from pipeline.stages.base import (
@@ -53,7 +54,10 @@ class Sink(Protocol):
 
 
 class TopicSink:
-    """Publishes outputs to Faust topics by role and waits for the broker's acks."""
+    """Publishes outputs to Faust topics by role and waits for the broker's acks.
+
+    Every record carries the headers of :func:`pipeline.headers.output_headers`.
+    """
 
     def __init__(self, topics: Mapping[Role, Any]) -> None:
         self._topics = topics
@@ -65,7 +69,16 @@ class TopicSink:
         for i, output in enumerate(outputs):
             topic = self._topics[output.role]
             try:  # the producer refuses an oversized record here, before sending
-                pending.append((i, await topic.send(key=output.key, value=output.payload())))
+                pending.append(
+                    (
+                        i,
+                        await topic.send(
+                            key=output.key,
+                            value=output.payload(),
+                            headers=output_headers(output.value),
+                        ),
+                    )
+                )
             except Exception as exc:
                 outcomes[i] = exc
         results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
