@@ -121,6 +121,13 @@ def test_a_dateline_places_every_sentence_of_a_story(nlp: Language, coder: Actor
     assert all(r.text not in ("NAIROBI", "Reuters") for r in refs)
 
 
+def test_a_dateline_with_a_date_is_a_dateline(nlp: Language, coder: ActorCoder) -> None:
+    refs = found(nlp, coder, "NAIROBI, Oct 26 (Reuters) - Police fired tear gas at protesters.")
+    codes = {(r.text, r.code, r.match) for r in refs}
+    assert ("Police", "KENCOP", "agent+dateline") in codes
+    assert all(r.text not in ("NAIROBI", "Reuters") for r in refs)
+
+
 def test_the_dominant_country_places_the_rest(nlp: Language, coder: ActorCoder) -> None:
     text = (
         "Germany's chancellor met the French and Polish leaders in Berlin. "
