@@ -566,3 +566,8 @@ def test_partners_who_agree_to_work_together_express_an_intent_to_each_other(
 def test_a_verb_the_tagger_took_for_a_noun_still_embeds_its_complement(code_text: Code) -> None:
     events = triples(code_text("Canada and Peru plan to meet next week."))
     assert {c for _, _, c in events} == {"036"}
+
+
+def test_an_intent_is_the_speaker_s_alone(code_text: Code) -> None:
+    events = triples(code_text("Canada said it would agree to a deal with Peru."))
+    assert events and all(s == "CAN" for s, _, _ in events), events

@@ -196,6 +196,8 @@ class Frames:
             name = "future" if past_future or own_intent(tok, lex) else "future_direct"
             code = lex.transform(name).apply(frame.code)
             if code:
+                # Only the one who says it will act intends it: "X would agree to Y" is one-way.
+                frame.symmetric = frame.symmetric and code == frame.code
                 frame.code = code
             if frame.modality == "asserted":
                 frame.modality = "future"
