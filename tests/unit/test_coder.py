@@ -571,3 +571,12 @@ def test_a_verb_the_tagger_took_for_a_noun_still_embeds_its_complement(code_text
 def test_an_intent_is_the_speaker_s_alone(code_text: Code) -> None:
     events = triples(code_text("Canada said it would agree to a deal with Peru."))
     assert events and all(s == "CAN" for s, _, _ in events), events
+
+
+def test_what_a_speaker_says_another_should_do_is_an_appeal_to_it(code_text: Code) -> None:
+    assert triples(code_text("Canada said Peru must release the prisoners.")) == {
+        ("CAN", "PER", "0253")
+    }
+    # The reported act is not coded as done: Peru withdrew nothing.
+    urged = triples(code_text("Canada said Peru should withdraw its troops from Chile."))
+    assert {c[:2] for _, _, c in urged} == {"02"}, urged

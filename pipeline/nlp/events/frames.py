@@ -87,6 +87,8 @@ class Frames:
                 inner.consumed = True
                 frame = combined
                 break
+        if frame is not None and frame.kind == "speech":
+            frame = self._urged_in_speech(tok, frames) or frame
         if lex.in_class("denial", head_lemma):
             # "X denied that Y attacked Z": the denied event is not coded, but what it
             # was done to is the denial's target when nothing else is.
@@ -131,6 +133,31 @@ class Frames:
                     frame.inner = inner
                     inner.consumed = True
                     return
+
+    def _urged_in_speech(self, tok: Token, frames: dict[int, Frame]) -> Frame | None:
+        """ "X said Y should withdraw": an appeal by the speaker to Y to do it.
+
+        The reported clause with ``should``/``must``/``ought`` is not an event
+        of its own; the speaker's appeal takes its code through the appeal
+        transform (020 when it has none) and is addressed to the clause's subject.
+        """
+        for child in tok.children:
+            inner = frames.get(child.i) if child.dep_ == "ccomp" else None
+            if inner is None or inner.negated or inner.kind == "speech":
+                continue
+            auxes = {lemma(c) for c in child.children if c.dep_ in ("aux", "auxpass")}
+            if not auxes & self.lexicon.appeal_aux:
+                continue
+            inner.consumed = True
+            frame = Frame(
+                head=tok.i,
+                code=self.lexicon.transform("appeal").apply(inner.code) or "020",
+                pattern=inner.pattern,
+                matched=(tok.i, *inner.matched),
+            )
+            frame.extra["urged_clause"] = child.i
+            return frame
+        return None
 
     def _embed(self, tok: Token, cls: str, inner: Frame, own: Frame | None) -> Frame | None:
         transform = self.lexicon.transform(cls)

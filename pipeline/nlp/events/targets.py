@@ -81,6 +81,15 @@ class Targets:
                     )
                 if target is None or not target.mentions:
                     target = self.target(state, frame, inner)
+        elif "urged_clause" in frame.extra:
+            # "said Y should withdraw": Y is appealed to; for "Z should be suspended",
+            # whoever the clause names as acting, else Z.
+            inner = doc[frame.extra["urged_clause"]]
+            target = None if is_passive(inner) else self.args.subject(state, inner)
+            if target is None or not target.mentions:
+                target = self.target(state, frame, inner)
+            if (target is None or not target.mentions) and is_passive(inner):
+                target = self.args.passive_subject(state, inner)
         elif "target_from" in frame.extra:
             if source is None and passive_target is not None:
                 # "X is expected to meet Y": the raised subject is the source.
