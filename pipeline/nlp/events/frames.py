@@ -135,7 +135,7 @@ class Frames:
                     return
 
     def _urged_in_speech(self, tok: Token, frames: dict[int, Frame]) -> Frame | None:
-        """ "X said Y should withdraw": an appeal by the speaker to Y to do it.
+        """An appeal by the speaker to do what it says someone should do ("X said Y should go").
 
         The reported clause with ``should``/``must``/``ought`` is not an event
         of its own; the speaker's appeal takes its code through the appeal

@@ -82,14 +82,7 @@ class Targets:
                 if target is None or not target.mentions:
                     target = self.target(state, frame, inner)
         elif "urged_clause" in frame.extra:
-            # "said Y should withdraw": Y is appealed to; for "Z should be suspended",
-            # whoever the clause names as acting, else Z.
-            inner = doc[frame.extra["urged_clause"]]
-            target = None if is_passive(inner) else self.args.subject(state, inner)
-            if target is None or not target.mentions:
-                target = self.target(state, frame, inner)
-            if (target is None or not target.mentions) and is_passive(inner):
-                target = self.args.passive_subject(state, inner)
+            target = self._urged(state, frame, doc[frame.extra["urged_clause"]])
         elif "target_from" in frame.extra:
             if source is None and passive_target is not None:
                 # "X is expected to meet Y": the raised subject is the source.
@@ -111,6 +104,19 @@ class Targets:
             if not target.mentions:
                 target = None
         return source, target
+
+    def _urged(self, state: DocState, frame: Frame, clause: Token) -> Arg | None:
+        """Whom "said Y should withdraw" appeals to: Y.
+
+        For "Z should be suspended from the AU", the one the clause names as
+        acting, else Z.
+        """
+        target = None if is_passive(clause) else self.args.subject(state, clause)
+        if target is None or not target.mentions:
+            target = self.target(state, frame, clause)
+        if (target is None or not target.mentions) and is_passive(clause):
+            target = self.args.passive_subject(state, clause)
+        return target
 
     def target(self, state: DocState, frame: Frame, verb: Token) -> Arg | None:
         """The target of ``frame`` anchored on ``verb``, in the order CAMEO coders look.
