@@ -580,3 +580,8 @@ def test_what_a_speaker_says_another_should_do_is_an_appeal_to_it(code_text: Cod
     # The reported act is not coded as done: Peru withdrew nothing.
     urged = triples(code_text("Canada said Peru should withdraw its troops from Chile."))
     assert {c[:2] for _, _, c in urged} == {"02"}, urged
+
+
+def test_an_act_with_no_target_is_for_whom_its_purpose_clause_names(code_text: Code) -> None:
+    events = triples(code_text("Canada lodged a protest to ask Peru to stop the tests."))
+    assert ("CAN", "PER", "114") in events, events

@@ -316,6 +316,20 @@ class Targets:
                         ]
                         if mentions:
                             return Arg(mentions, "clause", grand.i)
+        return self._purpose_object(state, verb, own)
+
+    def _purpose_object(self, state: DocState, verb: Token, own: set[int]) -> Arg | None:
+        """Whom the act is for, by its purpose clause ("lodged protests to ask China ...")."""
+        for child in verb.children:
+            if child.dep_ != "advcl" or child.i < verb.i:
+                continue
+            if not any(c.dep_ == "aux" and c.lower_ == "to" for c in child.children):
+                continue
+            for obj in child.children:
+                if obj.dep_ in ("dobj", "dative"):
+                    mentions = [m for m in self.args.np_actors(state, obj) if m.start not in own]
+                    if mentions:
+                        return Arg(mentions, "purpose", obj.i)
         return None
 
     def noun_actors(self, state: DocState, noun: Token) -> tuple[Arg | None, Arg | None]:
