@@ -320,8 +320,12 @@ class Targets:
 
     def _purpose_object(self, state: DocState, verb: Token, own: set[int]) -> Arg | None:
         """Whom the act is for, by its purpose clause ("lodged protests to ask China ...")."""
-        for child in verb.children:
-            if child.dep_ != "advcl" or child.i < verb.i:
+        # The parser hangs it on the verb or on the object ("lodged a protest to ask").
+        clauses = [c for c in verb.children if c.dep_ == "advcl"] + [
+            g for c in verb.children if c.dep_ == "dobj" for g in c.children if g.dep_ == "acl"
+        ]
+        for child in clauses:
+            if child.i < verb.i:
                 continue
             if not any(c.dep_ == "aux" and c.lower_ == "to" for c in child.children):
                 continue
