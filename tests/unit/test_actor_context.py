@@ -268,3 +268,18 @@ def test_a_reference_follows_its_own_antecedent_not_an_older_namesake() -> None:
     after = follow_antecedents(before, placed)
     assert after[2].ref.code == "NERREB"
     assert after[2].ref.match == "coref"
+
+
+def test_an_abbreviation_the_article_defines_names_the_same_actor(
+    nlp: Language, coder: ActorCoder
+) -> None:
+    text = (
+        "The Ethiopian army (ENDF) moved north on Monday. Later the ENDF said it would stay, "
+        "and the ABC party (ABC) stayed away."
+    )
+    refs = found(nlp, coder, text)
+    later = [r for r in refs if r.text == "ENDF" and r.span.start > text.index("Later")]
+    assert [(r.code, r.match) for r in later] == [("ETHMIL", "alias")]
+    # the abbreviation in brackets is not a second mention, and one of no actor defines nothing
+    assert [r.text for r in refs].count("ENDF") == 1
+    assert all(r.text != "ABC" for r in refs)
