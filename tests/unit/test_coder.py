@@ -585,3 +585,7 @@ def test_what_a_speaker_says_another_should_do_is_an_appeal_to_it(code_text: Cod
 def test_an_act_with_no_target_is_for_whom_its_purpose_clause_names(code_text: Code) -> None:
     events = triples(code_text("Canada lodged a protest to ask Peru to stop the tests."))
     assert ("CAN", "PER", "114") in events, events
+
+
+def test_the_nationality_of_people_released_is_the_target(code_text: Code) -> None:
+    assert ("CAN", "BRA", "0841") in triples(code_text("Canada released Brazilian prisoners."))

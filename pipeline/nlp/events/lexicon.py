@@ -249,6 +249,7 @@ class Lexicon:
     hostile_nouns: frozenset[str] = field(default_factory=frozenset)
     reciprocal: frozenset[str] = field(default_factory=frozenset)
     shared_nouns: frozenset[str] = field(default_factory=frozenset)
+    people_nouns: frozenset[str] = field(default_factory=frozenset)
     statement_tone: StatementTone | None = None
 
     @classmethod
@@ -292,6 +293,7 @@ class Lexicon:
             hostile_nouns=frozenset(syntax.get("hostile_nouns", [])),
             reciprocal=frozenset(syntax.get("reciprocal", [])),
             shared_nouns=frozenset(syntax.get("shared_nouns", [])),
+            people_nouns=frozenset(syntax.get("people_nouns", [])),
             statement_tone=(
                 StatementTone.from_table(data["statement_tone"])
                 if "statement_tone" in data

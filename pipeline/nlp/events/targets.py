@@ -239,7 +239,14 @@ class Targets:
                     return Arg(mentions, "possessive", poss.i)
         # "froze the assets of Iran", "curtailed the movements of the UN mission"
         owners = self.args.of_actors(state, noun, 0)
-        return Arg(owners, "possessive", noun.i) if owners else None
+        if owners:
+            return Arg(owners, "possessive", noun.i)
+        if lemma(noun) in self.lexicon.people_nouns:
+            # "released Ukrainian prisoners": whose people they are
+            for child in noun.children:
+                if child.dep_ in ("amod", "compound", "nmod") and child.i in state.by_token:
+                    return Arg([state.by_token[child.i]], "object", child.i)
+        return None
 
     def _indirect_object(self, state: DocState, verb: Token) -> Arg | None:
         """3. The indirect object ("gave Israel arms", "told Blinken that")."""
