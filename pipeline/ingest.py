@@ -61,7 +61,10 @@ def _json_lines(lines: Iterable[bytes]) -> Iterator[tuple[bytes | None, bytes]]:
 
 
 def _text_article(path: Path) -> tuple[bytes, bytes]:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PipelineError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
     title, _, body = text.strip().partition("\n")
     article_id = "txt-" + hashlib.sha256(text.encode()).hexdigest()[:24]
     message = {"id": article_id, "title": title.strip(), "body": body.strip() or title}

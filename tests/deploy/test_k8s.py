@@ -163,7 +163,7 @@ def _cpu(quantity: str) -> float:
 
 
 def _memory(quantity: str) -> int:
-    """A memory quantity as Kubernetes writes it (``1Gi``) or as prose does (``1 GiB``), in bytes."""
+    """A memory quantity as Kubernetes (``1Gi``) or prose (``1 GiB``) writes it, in bytes."""
     match = re.fullmatch(r"(\d+)\s*([KMG])i(?:B)?", quantity.strip())
     assert match, f"not a binary memory quantity: {quantity!r}"
     return int(match[1]) * 1024 ** "KMG".index(match[2]) * 1024

@@ -53,6 +53,7 @@ def _non_default(name: str, value: object) -> object:
         "processing_guarantee": "exactly_once",
         "embedded_broker": True,
         "log_level": "DEBUG",
+        "log_format": "json",
     }
     if name in special:
         return special[name]
