@@ -59,9 +59,12 @@ def run_worker(settings: Settings) -> int:
         )
         pipeline = create_pipeline(settings, analyzer, extract=child)
         # override_logging=False: the CLI's logging (pipeline.logs) stays the one format.
+        # Faust drops its terminal spinner only when it sets logging up itself; without
+        # that the spinner's escape codes would land in the log.
         worker = faust.Worker(
             pipeline.app, loglevel=settings.log_level, quiet=True, override_logging=False
         )
+        worker.spinner = None
         worker.execute_from_commandline()
     except SystemExit as exc:
         return int(exc.code or 0)
