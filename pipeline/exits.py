@@ -198,10 +198,7 @@ def report(
     error = explain(exc, settings)
     if error is None:
         traceback.print_exception(exc, file=out)
-        print(
-            f"dipwire: unexpected {type(exc).__name__}: this is a bug; the traceback is above",
-            file=out,
-        )
+        print(f"dipwire: unexpected {type(exc).__name__} (a bug); traceback above", file=out)
         return Exit.FAILED
     if debug and not isinstance(exc, KeyboardInterrupt):
         traceback.print_exception(exc, file=out)

@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     embedded_broker: bool | None = Field(
         default=None,
         description="Treat the broker as the embedded one (apply its workarounds). "
-        "Unset: true exactly when KAFKA_BOOTSTRAP_SERVERS is unset.",
+        "Unset: true when KAFKA_BOOTSTRAP_SERVERS is unset, and for a worker whose broker's "
+        "metadata names the embedded broker.",
     )
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
