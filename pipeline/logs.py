@@ -19,12 +19,15 @@ from typing import IO, Any
 
 from pythonjsonlogger.json import JsonFormatter
 
-__all__ = ["CONTEXT_FIELDS", "context", "is_table", "setup_logging"]
+__all__ = ["CONTEXT_FIELDS", "context", "current_setup", "is_table", "setup_logging"]
 
 CONTEXT_FIELDS = ("stage", "article_id", "partition", "offset")
 """The fields a log record may carry about the message it is about."""
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(context)s"
+
+_current: tuple[str, str] | None = None
+"""The (level, format) of the last :func:`setup_logging`, for child processes to repeat."""
 
 _TABLE_LINE = re.compile(r"^\s*(\+[-=+]{3,}\+|[┌├└╒╞╘][─═])", re.MULTILINE)
 
@@ -85,6 +88,8 @@ def setup_logging(level: str, fmt: str = "text", stream: IO[str] | None = None) 
     kafka-python narrates every failed connection at ERROR; the CLI reports
     what failed in a sentence, so its logger stays quiet below DEBUG.
     """
+    global _current
+    _current = (level, fmt)
     debug = level == "DEBUG"
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(_formatter(fmt))
@@ -97,3 +102,8 @@ def setup_logging(level: str, fmt: str = "text", stream: IO[str] | None = None) 
     root.addHandler(handler)
     root.setLevel(getattr(logging, level))
     logging.getLogger("kafka").setLevel(logging.DEBUG if debug else logging.CRITICAL)
+
+
+def current_setup() -> tuple[str, str] | None:
+    """``(level, format)`` of this process's logging, if :func:`setup_logging` made it."""
+    return _current

@@ -83,7 +83,7 @@ def test_dipwire_broker_prints_the_exports_and_a_worker_detects_it(
     env = clean_env(
         KAFKA_BOOTSTRAP_SERVERS=bootstrap,
         DIPWIRE_LOG_FORMAT="json",
-        DIPWIRE_NLP_PROCESSES="0",
+        DIPWIRE_NLP_PROCESSES="1",  # a parse process logs in the same format
     )
     log = tmp_path / "worker.log"
     with log.open("wb") as out:
