@@ -36,6 +36,11 @@ FAUST_METRICS_PREFIX = "dipwire_faust"
 """Faust's own sensor metrics start with this, beside the pipeline's ``dipwire_*``."""
 
 
+PRODUCER_COMPRESSION = "zstd"
+"""Codec of every batch a worker produces: on annotated articles 4.8 times smaller for 3.7 ms
+of CPU a MB (gzip: 5.4 times for 40 ms, lz4: 3.8 times for 15 ms); see the README."""
+
+
 class NlpSteps(Annotator, Enricher, EventCoding, Protocol):
     """What the three NLP stages need together (``pipeline.nlp.Analyzer`` is one)."""
 
@@ -94,6 +99,7 @@ def faust_settings(settings: Settings) -> dict[str, Any]:
         "consumer_auto_offset_reset": "earliest",
         "consumer_max_fetch_size": settings.max_message_bytes,
         "producer_max_request_size": settings.max_message_bytes,
+        "producer_compression_type": PRODUCER_COMPRESSION,
         "producer_acks": -1,
         "datadir": _scratch_dir(),
         "logging_config": None,
@@ -165,6 +171,7 @@ def create_pipeline(
             settings.batch_within,
             highwater,
             chunk_bytes=(settings.parse_chunk_bytes or None) if stage.id == "extract" else None,
+            max_message_bytes=settings.max_message_bytes,
         )
         app.agent(topics[stage.input_role], name=stage.id, concurrency=concurrency)(agent_fn)
 

@@ -1,7 +1,9 @@
 """The one command line: ``dipwire`` (or ``python -m pipeline``).
 
-Subcommands: demo, worker, broker, ingest, tail, schemas, eval, audit, bench. Every option
-also reads its ``DIPWIRE_*`` environment variable through ``Settings``.
+Subcommands: demo, worker, broker, ingest, tail, replay, schemas, eval, audit, export,
+bench. Every setting is read from its ``DIPWIRE_*`` environment variable through
+``Settings``; the worker's flags override them (``pipeline.flags``), and every
+failure is reported by ``pipeline.exits``.
 """
 
 from __future__ import annotations
@@ -10,8 +12,6 @@ import argparse
 import contextlib
 import logging
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline import __version__
@@ -20,7 +20,6 @@ from pipeline.flags import add_setting_flags, given_flags
 from pipeline.logs import setup_logging
 from pipeline.models import write_schemas
 from pipeline.settings import Settings, redact_secrets_in_logs
-from pipeline.topics import Role, TopicNames
 
 log = logging.getLogger("dipwire")
 
@@ -61,20 +60,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_worker_and_broker(sub)
 
-    ingest = sub.add_parser("ingest", help="publish articles from .txt/.json/.jsonl files or stdin")
-    ingest.add_argument("paths", nargs="+", help="files, or - for JSON lines on stdin")
-    ingest.set_defaults(handler=cmd_ingest)
+    from pipeline.inputs import command as ingest
 
-    tail = sub.add_parser("tail", help="print records of an output topic as JSON lines")
-    tail.add_argument(
-        "--topic",
-        choices=[r.value for r in (Role.EVENTS, Role.CODED, Role.DLQ, Role.RAW)],
-        default=Role.EVENTS.value,
-        help="which topic",
-    )
-    tail.add_argument("--follow", action="store_true", help="keep waiting for new records")
-    tail.add_argument("--max", type=int, default=None, help="stop after this many records")
-    tail.set_defaults(handler=cmd_tail)
+    p = sub.add_parser("ingest", help="publish articles from files, folders, feeds or stdin")
+    ingest.configure_parser(p)
+    p.set_defaults(handler=ingest.run)
+
+    from pipeline.tools import tail
+
+    p = sub.add_parser("tail", help="show records of a topic with key, partition, offset, time")
+    tail.configure_parser(p)
+    p.set_defaults(handler=tail.run)
+
+    from pipeline.tools import replay
+
+    p = sub.add_parser("replay", help="put chosen dead letters back on articles.raw")
+    replay.configure_parser(p)
+    p.set_defaults(handler=replay.run)
 
     schemas = sub.add_parser("schemas", help="regenerate the JSON Schema files in schemas/")
     schemas.add_argument("--out", type=Path, default=SCHEMAS_DIR)
@@ -91,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("audit", help="reconcile inputs with coded, dead-letter and event topics")
     audit.configure_parser(p)
     p.set_defaults(handler=audit.run)
+
+    _add_export(sub)
 
     from pipeline.tools import bench
 
@@ -123,6 +127,14 @@ def _debug_after_the_command(sub: argparse._SubParsersAction[argparse.ArgumentPa
         )
 
 
+def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from pipeline.tools import export
+
+    p = sub.add_parser("export", help="write events to GDELT- and Phoenix-style TSV files")
+    export.configure_parser(p)
+    p.set_defaults(handler=export.run)
+
+
 # --------------------------------------------------------------------------- worker
 
 
@@ -144,55 +156,6 @@ def cmd_broker(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.broker.embedded import run_foreground
 
     return run_foreground(port=args.port)
-
-
-# --------------------------------------------------------------------------- ingest / tail
-
-
-def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    """Publish articles to the raw topic."""
-    from pipeline.ingest import publish, read_articles
-
-    sent = publish(settings, read_articles(args.paths))
-    print(
-        f"published {sent} message(s) to {TopicNames.from_settings(settings).raw}", file=sys.stderr
-    )
-    return 0
-
-
-def cmd_tail(args: argparse.Namespace, settings: Settings) -> int:
-    """Print an output topic from its beginning as JSON lines."""
-    topic = TopicNames.from_settings(settings).of(Role(args.topic))
-    shown = 0
-    for _topic, value in consume(settings, [topic], follow=args.follow):
-        sys.stdout.write(value.decode("utf-8", "replace") + "\n")
-        sys.stdout.flush()
-        shown += 1
-        if args.max is not None and shown >= args.max:
-            break
-    return 0
-
-
-def consume(
-    settings: Settings, topics: list[str], *, follow: bool, idle_seconds: float = 2.0
-) -> Iterator[tuple[str, bytes]]:
-    """Read ``topics`` from their beginning; without ``follow``, stop after ``idle_seconds``."""
-    from pipeline.broker.clients import open_reader
-
-    consumer = open_reader(settings, topics)
-    try:
-        idle_since = time.monotonic()
-        while True:
-            batch = consumer.poll(timeout_ms=200)
-            if batch:
-                idle_since = time.monotonic()
-            for tp, records in batch.items():
-                for record in records:
-                    yield tp.topic, record.value
-            if not follow and time.monotonic() - idle_since > idle_seconds:
-                return
-    finally:
-        consumer.close()
 
 
 # --------------------------------------------------------------------------- demo

@@ -38,6 +38,8 @@ class Metrics:
     truncated: Counter
     discarded: Counter
     articles_coded: Counter
+    outputs_reduced: Counter
+    publish_retries: Counter
     consumer_lag: Gauge
     last_event_timestamp: Gauge
 
@@ -156,5 +158,18 @@ def _article_metrics(reg: CollectorRegistry) -> dict[str, Any]:
         ),
         "articles_coded": Counter(
             "dipwire_articles_coded", "Articles that went through every stage.", registry=reg
+        ),
+        "outputs_reduced": Counter(
+            "dipwire_outputs_reduced",
+            "Outputs made smaller to fit DIPWIRE_MAX_MESSAGE_BYTES (an annotation that keeps "
+            "the parse of fewer sentences, a dead letter that keeps fewer payload bytes).",
+            ["stage"],
+            registry=reg,
+        ),
+        "publish_retries": Counter(
+            "dipwire_publish_retries",
+            "Outputs sent again after a retriable publish error (one per output and attempt).",
+            ["stage"],
+            registry=reg,
         ),
     }

@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from pipeline.codec import Origin, Rejected, dead_letter, decode
+from pipeline.codec import Origin, Rejected, dead_letter, decode, encode
 from pipeline.logs import context
 from pipeline.models import MAX_ID_LENGTH, Article, DeadLetter, StageTiming
 from pipeline.topics import Role
@@ -36,15 +36,33 @@ class Record:
     value: bytes
     origin: Origin
     key: bytes | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+    def header(self, name: str) -> bytes | None:
+        """The value of the last header called ``name``, or None."""
+        found = None
+        for key, value in self.headers:
+            if key == name:
+                found = value
+        return found
 
 
 @dataclass(frozen=True)
 class Output:
-    """One message to publish on the topic of ``role``."""
+    """One message to publish on the topic of ``role``; ``encoded`` caches its JSON bytes."""
 
     role: Role
     key: bytes | None
     value: BaseModel
+    encoded: bytes | None = field(default=None, compare=False, repr=False)
+
+    def payload(self) -> bytes:
+        """The value as it goes on the wire (encoded once)."""
+        return self.encoded if self.encoded is not None else encode(self.value)
+
+    def with_payload(self, encoded: bytes) -> Output:
+        """This output with its encoded value cached."""
+        return replace(self, encoded=encoded)
 
 
 @dataclass

@@ -149,6 +149,8 @@ def test_k8s_topic_job_creates_every_topic(tmp_path: Path, monkeypatch: pytest.M
     assert sorted(c["--topic"] for c in calls) == sorted(settings.topic(t) for t in topics.ALL)
     assert {c["--partitions"] for c in calls} == {str(settings.partitions)}
     assert {c["--replication-factor"] for c in calls} == {str(settings.replication_factor)}
+    limit = f"max.message.bytes={settings.max_message_bytes}"
+    assert all(limit in c["configs"].split(",") for c in calls), calls
     (props_path,) = {c["--command-config"] for c in calls}
     props = Path(props_path).read_text(encoding="utf-8")
     assert f"security.protocol={settings.kafka_security_protocol}" in props

@@ -275,10 +275,7 @@ class Lexicon:
             name: frozenset(str(v).lower() for v in values)
             for name, values in data.get("classes", {}).items()
         }
-        transforms: dict[str, Transform] = {}
-        for name, table in data.get("transform", {}).items():
-            rules = {str(k): str(v) for k, v in table.items() if k != "default"}
-            transforms[name] = Transform(rules=rules, default=str(table.get("default", "keep")))
+        transforms = _read_transforms(data.get("transform", {}))
         modality = data.get("modality", {})
         syntax = data.get("syntax", {})
         lexicon = cls(
@@ -361,3 +358,21 @@ class Lexicon:
     def transform(self, name: str) -> Transform:
         """Return the named transform; an absent one keeps every code."""
         return self.transforms.get(name, Transform(rules={}))
+
+
+def _read_transforms(tables: Mapping[str, Any]) -> dict[str, Transform]:
+    """The ``[transform.NAME]`` tables; ``extends = "OTHER"`` starts from OTHER's rules."""
+    transforms: dict[str, Transform] = {}
+    for name, table in tables.items():
+        rules: dict[str, str] = {}
+        base = table.get("extends")
+        if base is not None:
+            if base not in tables or base == name:
+                raise ValueError(f"transform.{name}: extends unknown transform {base!r}")
+            rules.update((str(k), str(v)) for k, v in tables[base].items() if k not in _META)
+        rules.update((str(k), str(v)) for k, v in table.items() if k not in _META)
+        transforms[name] = Transform(rules=rules, default=str(table.get("default", "keep")))
+    return transforms
+
+
+_META = frozenset({"default", "extends"})

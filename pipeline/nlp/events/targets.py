@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from spacy.tokens import Token
 
-from pipeline.nlp.events.arguments import Arguments
+from pipeline.nlp.events.arguments import RELATIVE, Arguments
 from pipeline.nlp.events.lexicon import Lexicon, root_of
 from pipeline.nlp.events.patterns import is_passive, lemma
 from pipeline.nlp.events.state import Arg, DocState, Frame
@@ -194,6 +194,9 @@ class Targets:
                 if child.i in state.by_token:
                     deferred = child
                 continue
+            if child.lower_ in RELATIVE and verb.dep_ == "relcl":
+                # "the bank, which the United States accuses of ...": the noun it stands for
+                child = verb.head
             mentions = self.args.np_actors(state, child)
             if mentions:
                 return Arg(mentions, "object", child.i), None
@@ -219,7 +222,9 @@ class Targets:
                 mentions = self.args.np_actors(state, poss)
                 if mentions:
                     return Arg(mentions, "possessive", poss.i)
-        return None
+        # "froze the assets of Iran", "curtailed the movements of the UN mission"
+        owners = self.args.of_actors(state, noun, 0)
+        return Arg(owners, "possessive", noun.i) if owners else None
 
     def _indirect_object(self, state: DocState, verb: Token) -> Arg | None:
         """3. The indirect object ("gave Israel arms", "told Blinken that")."""
