@@ -111,7 +111,11 @@ def test_a_missing_file_and_a_binary_text_file(broker: BrokerHandle, tmp_path: P
     binary = tmp_path / "scan.txt"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe" * 20)
     done, _ = dipwire("ingest", str(binary), env=env)
-    assert_user_error(done, Exit.USAGE, f"{binary}: not UTF-8 text")
+    # `dipwire ingest` warns about each file it cannot read and ends with a summary.
+    assert done.returncode == Exit.USAGE, done.stderr
+    assert f"{binary}: 1 not read as article(s)" in done.stderr and "not UTF-8" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("dipwire: no article published")
 
 
 @pytest.mark.parametrize(
