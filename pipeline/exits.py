@@ -35,7 +35,7 @@ class Exit(IntEnum):
     USAGE = 2
     """Fix the command line, a setting, a file or the port and run again."""
     BROKER = 3
-    """No Kafka answered within ``DIPWIRE_BOOTSTRAP_TIMEOUT``."""
+    """No Kafka answered within ``DIPWIRE_BOOTSTRAP_TIMEOUT``, or the broker failed a request."""
     INTERRUPTED = 130
     """Stopped with Ctrl-C."""
 
@@ -175,8 +175,10 @@ def explain(exc: BaseException, settings: Settings | None = None) -> UserError |
         return UserError(Exit.USAGE, str(exc), _PORT_HINT)
     if isinstance(exc, DataFileError):
         return UserError(Exit.USAGE, str(exc), exc.hint or None)
-    if isinstance(exc, PipelineError | BrokerConfigError | BrokerError):
+    if isinstance(exc, PipelineError | BrokerConfigError):
         return UserError(Exit.USAGE, str(exc))
+    if isinstance(exc, BrokerError):  # the embedded broker did not start, topics not ready
+        return UserError(Exit.BROKER, str(exc))
     if isinstance(exc, UnicodeDecodeError):
         return UserError(
             Exit.USAGE,
