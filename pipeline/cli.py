@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import logging
 import sys
 from pathlib import Path
@@ -60,49 +61,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_worker_and_broker(sub)
 
-    from pipeline.inputs import command as ingest
-
-    p = sub.add_parser("ingest", help="publish articles from files, folders, feeds or stdin")
-    ingest.configure_parser(p)
-    p.set_defaults(handler=ingest.run)
-
-    from pipeline.tools import tail
-
-    p = sub.add_parser("tail", help="show records of a topic with key, partition, offset, time")
-    tail.configure_parser(p)
-    p.set_defaults(handler=tail.run)
-
-    from pipeline.tools import replay
-
-    p = sub.add_parser("replay", help="put chosen dead letters back on articles.raw")
-    replay.configure_parser(p)
-    p.set_defaults(handler=replay.run)
-
+    for name, module, help_text in MODULE_COMMANDS:
+        _add_module_command(sub, name, module, help_text)
     schemas = sub.add_parser("schemas", help="regenerate the JSON Schema files in schemas/")
     schemas.add_argument("--out", type=Path, default=SCHEMAS_DIR)
     schemas.set_defaults(handler=cmd_schemas)
-
-    from pipeline.tools import evaluation
-
-    evaluate = sub.add_parser("eval", help="code a gold JSONL file and score it")
-    evaluation.configure_parser(evaluate)
-    evaluate.set_defaults(handler=evaluation.run)
-
-    from pipeline.tools import audit
-
-    p = sub.add_parser("audit", help="reconcile inputs with coded, dead-letter and event topics")
-    audit.configure_parser(p)
-    p.set_defaults(handler=audit.run)
-
-    _add_export(sub)
-
-    from pipeline.tools import bench
-
-    p = sub.add_parser("bench", help="measure NLP limit, pipeline throughput, latency and memory")
-    bench.configure_parser(p)
-    p.set_defaults(handler=bench.run)
     _debug_after_the_command(sub)
     return parser
+
+
+MODULE_COMMANDS = (
+    ("ingest", "pipeline.inputs.command", "publish articles from files, folders, feeds or stdin"),
+    ("tail", "pipeline.tools.tail", "show records of a topic with key, partition, offset, time"),
+    ("replay", "pipeline.tools.replay", "put chosen dead letters back on articles.raw"),
+    ("eval", "pipeline.tools.evaluation", "code a gold JSONL file and score it"),
+    ("audit", "pipeline.tools.audit", "reconcile inputs with coded, dead-letter and event topics"),
+    ("export", "pipeline.tools.export", "write events to GDELT- and Phoenix-style TSV files"),
+    ("bench", "pipeline.tools.bench", "measure NLP limit, pipeline throughput, latency and memory"),
+)
+"""Subcommands whose module has ``configure_parser(parser)`` and ``run(args, settings)``."""
 
 
 def _add_worker_and_broker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -127,12 +104,13 @@ def _debug_after_the_command(sub: argparse._SubParsersAction[argparse.ArgumentPa
         )
 
 
-def _add_export(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from pipeline.tools import export
-
-    p = sub.add_parser("export", help="write events to GDELT- and Phoenix-style TSV files")
-    export.configure_parser(p)
-    p.set_defaults(handler=export.run)
+def _add_module_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, module: str, help_text: str
+) -> None:
+    commands = importlib.import_module(module)
+    p = sub.add_parser(name, help=help_text)
+    commands.configure_parser(p)
+    p.set_defaults(handler=commands.run)
 
 
 # --------------------------------------------------------------------------- worker

@@ -16,9 +16,20 @@
 const fs = require("fs");
 const path = require("path");
 const crypto = require("crypto");
-const { Kafka, logLevel } = require("kafkajs");
+const { Kafka, logLevel, CompressionTypes, CompressionCodecs } = require("kafkajs");
+const fzstd = require("fzstd");
 const Ajv2020 = require("ajv/dist/2020");
 const addFormats = require("ajv-formats");
+
+// dipwire's producers compress with zstd; kafkajs reads gzip by itself and takes
+// other codecs as plugins. A consumer only decompresses: fzstd is a pure-JavaScript
+// zstd decoder, so nothing native is built.
+CompressionCodecs[CompressionTypes.ZSTD] = () => ({
+  compress: async () => {
+    throw new Error("this consumer does not produce");
+  },
+  decompress: async (buffer) => Buffer.from(fzstd.decompress(buffer)),
+});
 
 const SCHEMA_HEADER = "dipwire-schema";
 const VERSION_HEADER = "dipwire-schema-version";

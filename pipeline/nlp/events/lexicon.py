@@ -242,6 +242,7 @@ class Lexicon:
     object_control: frozenset[str] = field(default_factory=frozenset)
     hypothetical_aux: frozenset[str] = field(default_factory=frozenset)
     future_aux: frozenset[str] = field(default_factory=frozenset)
+    appeal_aux: frozenset[str] = field(default_factory=frozenset)
     solo_roots: frozenset[str] = field(default_factory=frozenset)
     mutual: frozenset[str] = field(default_factory=frozenset)
     place_target_roots: frozenset[str] = field(default_factory=frozenset)
@@ -298,6 +299,7 @@ class Lexicon:
             ),
             hypothetical_aux=frozenset(modality.get("hypothetical", [])),
             future_aux=frozenset(modality.get("future", [])),
+            appeal_aux=frozenset(modality.get("appeal", [])),
         )
         if codebook is not None:
             lexicon.check(codebook)

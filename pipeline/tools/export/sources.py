@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import orjson
 from pydantic import ValidationError
 
 from pipeline.errors import PipelineError
@@ -28,6 +29,33 @@ class ExportInputError(PipelineError):
     """An input line is not a diplomatic event."""
 
 
+TAIL_KEYS = frozenset({"topic", "partition", "offset", "value"})
+"""The keys of a line ``dipwire tail`` prints: the record's value is the event."""
+
+
+def _event_of(line: str) -> object:
+    """The event of one line: the line itself, or the value of a ``dipwire tail`` line."""
+    data = orjson.loads(line)
+    if isinstance(data, dict) and TAIL_KEYS <= data.keys():
+        return data["value"]
+    return data
+
+
+def _event_at(line: str, where: str) -> DiplomaticEvent:
+    try:
+        data = _event_of(line)
+    except orjson.JSONDecodeError as exc:
+        raise ExportInputError(f"{where}: not JSON ({exc})") from None
+    try:
+        return DiplomaticEvent.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "line"
+        raise ExportInputError(
+            f"{where}: not a diplomatic event ({field}: {first['msg']})"
+        ) from None
+
+
 def read_jsonl(paths: Sequence[str]) -> Iterator[DiplomaticEvent]:
     """The events of JSON Lines files (``-`` is stdin); blank lines are skipped.
 
@@ -40,14 +68,7 @@ def read_jsonl(paths: Sequence[str]) -> Iterator[DiplomaticEvent]:
             for number, line in enumerate(stream, start=1):
                 if not line.strip():
                     continue
-                try:
-                    yield DiplomaticEvent.model_validate_json(line)
-                except ValidationError as exc:
-                    first = exc.errors()[0]
-                    where = ".".join(str(part) for part in first["loc"]) or "line"
-                    raise ExportInputError(
-                        f"{name}:{number}: not a diplomatic event ({where}: {first['msg']})"
-                    ) from None
+                yield _event_at(line, f"{name}:{number}")
         finally:
             if stream is not sys.stdin:
                 stream.close()
