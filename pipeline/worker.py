@@ -38,7 +38,9 @@ def run_worker(settings: Settings) -> int:
     from pipeline.broker.admin import create_pipeline_topics
     from pipeline.broker.quirks import apply_embedded_quirks
     from pipeline.nlp import Analyzer, NlpConfig
+    from pipeline.preflight import prepare_worker
 
+    settings = prepare_worker(settings)
     if settings.embedded:
         apply_embedded_quirks()
     create_pipeline_topics(settings)
@@ -56,7 +58,13 @@ def run_worker(settings: Settings) -> int:
             f"in {settings.nlp_processes} child process(es)" if child else "in this process",
         )
         pipeline = create_pipeline(settings, analyzer, extract=child)
-        worker = faust.Worker(pipeline.app, loglevel=settings.log_level, quiet=True)
+        # override_logging=False: the CLI's logging (pipeline.logs) stays the one format.
+        # Faust drops its terminal spinner only when it sets logging up itself; without
+        # that the spinner's escape codes would land in the log.
+        worker = faust.Worker(
+            pipeline.app, loglevel=settings.log_level, quiet=True, override_logging=False
+        )
+        worker.spinner = None
         worker.execute_from_commandline()
     except SystemExit as exc:
         return int(exc.code or 0)

@@ -28,6 +28,7 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
 from pipeline.codec import Rejected
+from pipeline.logs import current_setup, setup_logging
 from pipeline.stages.base import BatchResult, Record, Stage, record_key_id, reject
 from pipeline.topics import Role
 
@@ -41,8 +42,10 @@ PARENT_CHECK_SECONDS = 1.0
 """How often the child checks that its worker is still alive."""
 
 
-def _start_child(factory: Callable[[], Stage]) -> None:
+def _start_child(factory: Callable[[], Stage], log_setup: tuple[str, str] | None = None) -> None:
     global _stage
+    if log_setup is not None:  # the worker's log format, not a child's own
+        setup_logging(*log_setup)
     # Ctrl-C reaches the whole process group; the worker decides when the child stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(
@@ -168,7 +171,7 @@ class ChildStage:
                     max_workers=self.processes,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start_child,
-                    initargs=(self._factory,),
+                    initargs=(self._factory, current_setup()),
                 )
             return self._pool
 
