@@ -171,3 +171,17 @@ def test_slotting_by_the_event_day_and_a_header_line(tmp_path: Path) -> None:
     assert older[0] == list(PHOENIX_COLUMNS)
     assert [row[0] for row in older[1:]] == ["x"]
     assert [row[0] for row in _read(tmp_path / "phoenix.events.20240501.txt")[1:]] == ["y"]
+
+
+def test_an_export_file_is_as_readable_as_any_new_file(tmp_path: Path) -> None:
+    import os
+
+    from pipeline.tools.export.files import write_rows
+
+    mask = os.umask(0o022)
+    try:
+        write_rows(tmp_path / "out.tsv", [["a", "b"]], None)
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "out.tsv").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "out.tsv").read_text() == "a\tb\n"

@@ -134,10 +134,18 @@ def write_rows(path: Path, rows: Iterable[list[str]], header: tuple[str, ...] | 
             if header is not None:
                 out.write(_line(header))
             out.writelines(_line(row) for row in rows)
+        # mkstemp makes the file private; an export is as readable as any new file.
+        os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @dataclass(frozen=True)
