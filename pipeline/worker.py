@@ -32,12 +32,11 @@ log = logging.getLogger(__name__)
 
 def run_worker(settings: Settings) -> int:
     """Prepare topics, load the NLP once, and run the Faust worker in this process."""
-    import faust
-
     from pipeline.app import create_pipeline
     from pipeline.broker.admin import create_pipeline_topics
     from pipeline.broker.quirks import apply_embedded_quirks
     from pipeline.nlp import Analyzer, NlpConfig
+    from pipeline.shutdown import DrainingWorker
 
     if settings.embedded:
         apply_embedded_quirks()
@@ -56,7 +55,13 @@ def run_worker(settings: Settings) -> int:
             f"in {settings.nlp_processes} child process(es)" if child else "in this process",
         )
         pipeline = create_pipeline(settings, analyzer, extract=child)
-        worker = faust.Worker(pipeline.app, loglevel=settings.log_level, quiet=True)
+        worker = DrainingWorker(
+            pipeline.app,
+            health=pipeline.health,
+            stop_seconds=settings.stop_seconds,
+            loglevel=settings.log_level,
+            quiet=True,
+        )
         worker.execute_from_commandline()
     except SystemExit as exc:
         return int(exc.code or 0)

@@ -143,6 +143,7 @@ def make_agent(
     within: float,
     highwater: Callable[[str, int], int | None] | None = None,
     chunk_bytes: int | None = None,
+    on_progress: Callable[[str, Sequence[Record]], None] | None = None,
 ) -> Callable[[StreamOfEvents], Awaitable[None]]:
     """Build the Faust agent function of ``stage``.
 
@@ -152,6 +153,7 @@ def make_agent(
     pieces of about that many bytes, each published as soon as it is done: a
     short article taken with a long one does not wait for the long one's parse.
     The batch is still acknowledged only after its last piece is published.
+    ``on_progress`` is told of every piece once it is published (readiness).
     """
 
     async def agent(stream: StreamOfEvents) -> None:
@@ -175,6 +177,8 @@ def make_agent(
                 await publish_until_acked(sink, stage.id, result.outputs)
                 elapsed = time.perf_counter() - started
                 record_batch(metrics, stage.id, len(piece), result, elapsed, utcnow())
+                if on_progress is not None:
+                    on_progress(stage.id, piece)
             if highwater is not None:
                 _record_lag(metrics, stage.id, records, highwater)
 
