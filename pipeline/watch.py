@@ -74,19 +74,26 @@ class Watch:
     def install(self) -> None:
         """Register the pages and the periodic watches on the app."""
         app = self.app
-        app.page("/healthz")(self._healthz)
-        app.page("/readyz")(self._readyz)
+
+        async def healthz(web: Any, request: Any) -> Any:
+            return await self._healthz(web)
+
+        async def readyz(web: Any, request: Any) -> Any:
+            return await self._readyz(web)
+
+        app.page("/healthz")(healthz)
+        app.page("/readyz")(readyz)
         app.timer(LAG_INTERVAL_SECONDS, name="dipwire-lag-watch")(self.observe_lag)
         app.timer(PROBE_INTERVAL_SECONDS, name="dipwire-broker-watch")(self.probe_broker)
         for stage in self.stage_topics:
             self.health.stage(stage)
 
-    async def _healthz(self, web: Any, request: Any) -> Any:
+    async def _healthz(self, web: Any) -> Any:
         reasons = liveness(self.children_alive())
         body = {"status": "fail" if reasons else "ok", "reasons": reasons, "version": __version__}
         return web.json(body, status=503 if reasons else 200)
 
-    async def _readyz(self, web: Any, request: Any) -> Any:
+    async def _readyz(self, web: Any) -> Any:
         reasons = self.health.readiness(time.monotonic(), self.stall_seconds)
         body = {
             "status": "fail" if reasons else "ok",
