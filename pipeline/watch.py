@@ -87,6 +87,7 @@ class Watch:
         app.timer(PROBE_INTERVAL_SECONDS, name="dipwire-broker-watch")(self.probe_broker)
         for stage in self.stage_topics:
             self.health.stage(stage)
+            self.metrics.stage_last_progress.labels(stage).set(time.time())
 
     async def _healthz(self, web: Any) -> Any:
         reasons = liveness(self.children_alive())
