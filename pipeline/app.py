@@ -117,6 +117,26 @@ def _scratch_dir() -> str:
     return path
 
 
+def _watch(
+    app: faust.App,
+    settings: Settings,
+    stages: tuple[Stage, ...],
+    names: TopicNames,
+    health: Health,
+    metrics: Metrics,
+) -> None:
+    """``/healthz``, ``/readyz`` and the lag and broker watches (``pipeline.watch``)."""
+    children = [s for s in stages if isinstance(s, ChildStage)]
+    Watch(
+        app,
+        health,
+        metrics,
+        {stage.id: names.of(stage.input_role) for stage in stages},
+        stall_seconds=settings.stall_seconds,
+        children_alive=lambda: all(child.alive() for child in children),
+    ).install()
+
+
 def create_pipeline(
     settings: Settings,
     analyzer: NlpSteps,
@@ -174,13 +194,5 @@ def create_pipeline(
         )
         app.agent(topics[stage.input_role], name=stage.id, concurrency=concurrency)(agent_fn)
 
-    children = [s for s in stages if isinstance(s, ChildStage)]
-    Watch(
-        app,
-        health,
-        metrics,
-        {stage.id: names.of(stage.input_role) for stage in stages},
-        stall_seconds=settings.stall_seconds,
-        children_alive=lambda: all(child.alive() for child in children),
-    ).install()
+    _watch(app, settings, stages, names, health, metrics)
     return Pipeline(app=app, stages=stages, topics=names, metrics=metrics, health=health)

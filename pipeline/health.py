@@ -65,7 +65,7 @@ class BrokerWatch:
         self.reachable, self.since = ok, now
         if previous is None:
             return None if ok else ("lost", 0.0)
-        return ("regained" if ok else "lost", now - (started or now))
+        return ("regained" if ok else "lost", now - (now if started is None else started))
 
 
 @dataclass
