@@ -67,6 +67,7 @@ class Watch:
         self.children_alive = children_alive
         self.log_filter = RepeatFilter(on_drop=self._dropped)
         self._earliest: dict[Any, int] = {}
+        self._probe: asyncio.Future[None] | None = None
 
     def _dropped(self, logger: str) -> None:
         self.metrics.log_lines_suppressed.labels(logger).inc()
@@ -84,7 +85,7 @@ class Watch:
         app.page("/healthz")(healthz)
         app.page("/readyz")(readyz)
         app.timer(LAG_INTERVAL_SECONDS, name="dipwire-lag-watch")(self.observe_lag)
-        app.timer(PROBE_INTERVAL_SECONDS, name="dipwire-broker-watch")(self.probe_broker)
+        app.timer(PROBE_INTERVAL_SECONDS, name="dipwire-broker-watch")(self._start_probe)
         for stage in self.stage_topics:
             self.health.stage(stage)
             self.metrics.stage_last_progress.labels(stage).set(time.time())
@@ -147,6 +148,11 @@ class Watch:
             if tp in found:
                 self._earliest[tp] = int(found[tp])
         return self._earliest.get(tp)
+
+    async def _start_probe(self) -> None:
+        # A probe may take PROBE_TIMEOUT_SECONDS: run it beside the timer, one at a time.
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.ensure_future(self.probe_broker())
 
     async def probe_broker(self) -> None:
         """One metadata request; a change of state is logged once, each failure counted."""

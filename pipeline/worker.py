@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 def run_worker(settings: Settings) -> int:
     """Prepare topics, load the NLP once, and run the Faust worker in this process."""
+    from pipeline import rebalance
     from pipeline.app import create_pipeline
     from pipeline.broker.admin import create_pipeline_topics
     from pipeline.broker.quirks import apply_embedded_quirks
@@ -40,6 +41,7 @@ def run_worker(settings: Settings) -> int:
 
     if settings.embedded:
         apply_embedded_quirks()
+    rebalance.apply()
     create_pipeline_topics(settings)
     config = NlpConfig.from_settings(settings)
     started = time.perf_counter()
