@@ -73,6 +73,19 @@ class Settings(BaseSettings):
     stream_buffer_maxsize: int = Field(
         default=256, ge=1, description="In-flight records per stream."
     )
+    stop_seconds: float = Field(
+        default=25.0,
+        gt=0,
+        description="On SIGTERM a worker stops fetching, finishes and publishes what it holds, "
+        "commits and leaves its group; past this many seconds it exits anyway (what it held "
+        "is then replayed by the next owner).",
+    )
+    stall_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="/readyz fails when a stage has had lag without finishing a batch for "
+        "longer than this.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         default="INFO", description="Log level; DEBUG also shows tracebacks of user errors."
     )

@@ -172,6 +172,7 @@ def make_agent(
     highwater: Callable[[str, int], int | None] | None = None,
     chunk_bytes: int | None = None,
     max_message_bytes: int = NO_LIMIT,
+    on_progress: Callable[[str, Sequence[Record]], None] | None = None,
 ) -> Callable[[StreamOfEvents], Awaitable[None]]:
     """Build the Faust agent function of ``stage``.
 
@@ -183,6 +184,7 @@ def make_agent(
     The batch is still acknowledged only after its last piece is published.
     Outputs are made to fit ``max_message_bytes`` (:mod:`pipeline.stages.fit`)
     and published by :func:`pipeline.stages.publish.publish_until_acked`.
+    ``on_progress`` is told of every piece once it is published (readiness).
     """
 
     async def agent(stream: StreamOfEvents) -> None:
@@ -207,6 +209,8 @@ def make_agent(
                 result.outputs = published.acked
                 record_batch(metrics, stage.id, len(piece), result, elapsed, utcnow())
                 _record_publish(metrics, stage.id, fitted, published.retried)
+                if on_progress is not None:
+                    on_progress(stage.id, piece)
             if highwater is not None:
                 _record_lag(metrics, stage.id, records, highwater)
 

@@ -123,6 +123,15 @@ class ChildStage:
         """The process id of a child (starts one if needed)."""
         return self._executor().submit(os.getpid).result()
 
+    def alive(self) -> bool:
+        """True unless a started child process has died (a restart is then due or under way)."""
+        with self._lock:
+            pool = self._pool
+        if pool is None:
+            return True
+        processes = getattr(pool, "_processes", None) or {}
+        return all(process.is_alive() for process in list(processes.values()))
+
     def close(self) -> None:
         """Stop the children (waits for batches in progress)."""
         with self._lock:

@@ -103,9 +103,10 @@ def test_k8s_deployment_matches_config_and_image(monkeypatch: pytest.MonkeyPatch
     }
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports["web"] == settings.web_port
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+    paths = {"startupProbe": "/healthz", "livenessProbe": "/healthz", "readinessProbe": "/readyz"}
+    for probe, path in paths.items():
         get = container[probe]["httpGet"]
-        assert get["path"] == "/healthz" and get["port"] == "web", probe
+        assert get["path"] == path and get["port"] == "web", probe
     resources = container["resources"]
     assert set(resources) == {"requests", "limits"}
     assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}
@@ -131,6 +132,7 @@ def test_k8s_service_scrapes_the_workers(monkeypatch: pytest.MonkeyPatch) -> Non
     assert service["spec"]["selector"].items() <= pod_labels.items()
     (port,) = service["spec"]["ports"]
     assert port["targetPort"] == "web" and port["port"] == settings.web_port
+    assert service["spec"]["publishNotReadyAddresses"] is True
     annotations = service["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
     assert annotations["prometheus.io/port"] == str(settings.web_port)
