@@ -68,6 +68,7 @@ class Watch:
         self.log_filter = RepeatFilter(on_drop=self._dropped)
         self._earliest: dict[Any, int] = {}
         self._probe: asyncio.Future[None] | None = None
+        self._assignment_text: str | None = None
 
     def _dropped(self, logger: str) -> None:
         self.metrics.log_lines_suppressed.labels(logger).inc()
@@ -105,6 +106,19 @@ class Watch:
         }
         return web.json(body, status=503 if reasons else 200)
 
+    def _log_assignment(self, assignment: list[Any]) -> None:
+        """One INFO line when this worker's partitions change (Faust's table is DEBUG)."""
+        by_topic: dict[str, set[int]] = {}
+        for tp in assignment:
+            by_topic.setdefault(tp.topic, set()).add(tp.partition)
+        text = "; ".join(
+            f"{t} | {sorted(p)}".replace("[", "{").replace("]", "}")
+            for t, p in sorted(by_topic.items())
+        )
+        if text != getattr(self, "_assignment_text", None):
+            self._assignment_text = text
+            logging.getLogger("pipeline.worker").info("assigned partitions: %s", text or "none")
+
     async def observe_lag(self) -> None:
         """Assigned partitions and each stage's lag: high watermark minus the next offset to do."""
         install_log_filter(self.log_filter)  # Faust sets its handlers up after the app is made
@@ -114,6 +128,7 @@ class Watch:
         except Exception:  # not started, or rebalancing
             assignment = []
         self.health.assigned = len(assignment)
+        self._log_assignment(assignment)
         lags = dict.fromkeys(self.stage_topics, 0)
         for tp in assignment:
             stage = self.stage_of_topic[tp.topic]
