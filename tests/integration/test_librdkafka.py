@@ -168,13 +168,50 @@ def pipeline_run(
         yield worker, names
 
 
+def _ingest(worker: WorkerProcess, path: Path) -> None:
+    published = subprocess.run(
+        [sys.executable, "-m", "pipeline", "ingest", str(path)],
+        env=child_environment(worker.settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert published.returncode == 0, published.stderr
+
+
+def _event_ids_of(clients: KafkaClients, names: TopicNames, article_id: str) -> set[str]:
+    """The event ids of an article's ``ArticleCoded``, once it is there."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for record in clients.read(names.coded, count=1, timeout=120):
+            coded = json.loads(record.value)
+            if coded["article_id"] == article_id:
+                ids = set(coded["event_ids"])
+                assert len(ids) >= 3, coded
+                return ids
+        time.sleep(0.2)
+    pytest.fail(f"no ArticleCoded for {article_id}")
+
+
 def test_consumers_attached_before_ingest_read_every_event(
     pipeline_run: tuple[WorkerProcess, TopicNames],
     broker: BrokerHandle,
     kafka_clients: KafkaClients,
     live_consumers: list[LiveConsumer],
+    tmp_path: Path,
 ) -> None:
     worker, names = pipeline_run
+    # An earlier article's events already on the topic: a consumer at "latest" must
+    # start after them (the broker's ListOffsets is too low after multi-record batches).
+    earlier = json.loads(SEED.read_text())
+    earlier["id"] = f"earlier-{uuid.uuid4().hex[:8]}"
+    earlier["body"] = "Earlier report. " + earlier["body"]
+    (tmp_path / "earlier.json").write_text(json.dumps(earlier))
+    _ingest(worker, tmp_path / "earlier.json")
+    before = _event_ids_of(kafka_clients, names, earlier["id"])
+    kafka_clients.read(names.events, count=len(before))
+
     live_consumers.extend(
         LiveConsumer(broker.bootstrap, names.events, reset) for reset in ("earliest", "latest")
     )
@@ -185,36 +222,24 @@ def test_consumers_attached_before_ingest_read_every_event(
     for consumer in live_consumers:
         assert consumer.assigned_after is not None and consumer.assigned_after < JOIN_DEADLINE
 
-    published = subprocess.run(
-        [sys.executable, "-m", "pipeline", "ingest", str(SEED)],
-        env=child_environment(worker.settings),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert published.returncode == 0, published.stderr
-
-    # The article's own account of its events, read group-less from the beginning.
-    coded = next(
-        json.loads(r.value)
-        for r in kafka_clients.read(names.coded, count=1, timeout=120)
-        if json.loads(r.value)["article_id"] == SEED_ID
-    )
-    expected = set(coded["event_ids"])
-    assert len(expected) >= 3, coded
-    everything = kafka_clients.read(names.events, count=len(expected))
-    assert {json.loads(r.value)["event_id"] for r in everything} == expected
+    _ingest(worker, SEED)
+    expected = _event_ids_of(kafka_clients, names, SEED_ID)
+    everything = kafka_clients.read(names.events, count=len(before) + len(expected))
+    assert {json.loads(r.value)["event_id"] for r in everything} == before | expected
+    wanted = {"earliest": before | expected, "latest": expected}
 
     def all_seen() -> bool:
-        return all(consumer.event_ids() >= expected for consumer in live_consumers)
+        return all(c.event_ids() >= wanted[c.reset] for c in live_consumers)
 
     _poll_all(live_consumers, all_seen, 60.0)
     for consumer in live_consumers:
-        missing = expected - consumer.event_ids()
+        missing = wanted[consumer.reset] - consumer.event_ids()
         assert not missing, (
-            f"{consumer.reset}: {len(missing)} of {len(expected)} events missing; "
+            f"{consumer.reset}: {len(missing)} of {len(wanted[consumer.reset])} events missing; "
             f"got {sorted((p, o) for p, o, _ in consumer.records)}"
         )
-        # Nothing twice and nothing else: the topic holds this article's events only.
-        assert len(consumer.records) == len(expected), consumer.reset
+    # Nothing twice, and "latest" nothing from before it was attached.
+    _poll_all(live_consumers, lambda: False, 1.0)
+    for consumer in live_consumers:
+        assert consumer.event_ids() == wanted[consumer.reset], consumer.reset
+        assert len(consumer.records) == len(wanted[consumer.reset]), consumer.reset
