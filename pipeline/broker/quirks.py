@@ -7,7 +7,9 @@ its docstring, and is applied only when the embedded broker is in use
 
 * **end offsets**: ListOffsets(latest) is wrong after a multi-record batch;
   :func:`true_end_offsets` (kafka-python) and the aiokafka patch read the
-  high watermark of a fetch instead;
+  high watermark of a fetch instead, and the pipeline's producers write one
+  record per batch (:func:`faust_broker_settings`), so that clients we do not
+  patch (librdkafka) get the right answer too;
 * **fetch wait**: every hop waits most of Faust's 1.5 s fetch wait; the wait is
   clamped to :data:`EMBEDDED_FETCH_MAX_WAIT_MS`;
 * **LeaveGroup**: a member stopping in generation 0 never leaves; patched;
