@@ -81,12 +81,13 @@ def cap_join_session_timeout(
     JoinGroup on with a session timeout of at most ``cap_ms``, so any client
     joins within ``cap_ms / 2``.
 
-    Why 6 s and not less: the broker also expires a member whose last contact
-    is older than the (capped) session timeout, and librdkafka and the Java
-    client heartbeat every 3 s by default. With a 2 s cap a group of two or
-    three librdkafka consumers rebalanced every 6 s; with 6 s it stayed put.
-    Clients that ask for less (Faust here: 2 s, heartbeats every 0.5 s) are
-    passed on unchanged.
+    Why 6 s and not less: the broker keeps one session timeout per group, the
+    one of the join that formed it, and uses it both for the hold of every
+    later join and to expire a member whose last contact is older; librdkafka
+    and the Java client heartbeat every 3 s by default. With a 2 s cap a group
+    of two or three librdkafka consumers rebalanced every 6 s; with 6 s it
+    stayed put. Clients that ask for less (Faust here: 2 s, heartbeats every
+    0.5 s) are passed on unchanged.
 
     Args:
         request: One Kafka request without its 4-byte size prefix.
