@@ -6,76 +6,31 @@ benchmark reads the seed articles with :func:`read_articles` too.
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import orjson
-
-from pipeline.errors import PipelineError
+from pipeline.inputs import Tally, plan, read
 from pipeline.settings import Settings
 from pipeline.topics import TopicNames
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 """The sample articles of ``dipwire demo`` and ``dipwire bench``."""
 
-ARTICLE_SUFFIXES = frozenset({".json", ".jsonl", ".txt"})
-"""The files of a folder that are read as articles; anything else (a README) is not."""
 
+def read_articles(
+    paths: Iterable[str | Path], tally: Tally | None = None
+) -> Iterator[tuple[bytes, bytes]]:
+    """Yield ``(key, message)`` for every article in ``paths`` (``-`` reads standard input).
 
-def read_articles(paths: Iterable[str | Path]) -> Iterator[tuple[bytes | None, bytes]]:
-    """Yield ``(key, message)`` for every article in ``paths`` (``-`` reads JSON lines on stdin).
-
-    JSON goes out as the bytes given, so the pipeline (not this command) judges
-    it; it is keyed by its ``id`` when one can be read. A ``.txt`` file becomes
-    an article whose id is a hash of its content, its first line the title.
+    Every path is checked first (:func:`pipeline.inputs.plan`); what is not an
+    article is counted in ``tally``, warned about and left out. JSON goes out
+    as the bytes given, keyed by its ``id``, so the pipeline normalises it.
 
     Raises:
-        PipelineError: A path is neither a folder nor a file of a known kind.
+        PipelineError: A path is missing, unreadable, or a file of an unknown kind.
     """
-    for name in paths:
-        if name == "-":
-            yield from _json_lines(sys.stdin.buffer)
-            continue
-        path = Path(name)
-        if path.is_dir():
-            yield from read_articles(
-                sorted(p for p in path.iterdir() if p.suffix in ARTICLE_SUFFIXES)
-            )
-        elif path.suffix == ".jsonl":
-            with path.open("rb") as handle:
-                yield from _json_lines(handle)
-        elif path.suffix == ".json":
-            yield _keyed(path.read_bytes().strip())
-        elif path.suffix == ".txt":
-            yield _text_article(path)
-        else:
-            raise PipelineError(f"{path}: expected a .txt, .json or .jsonl file, or a folder")
-
-
-def _json_lines(lines: Iterable[bytes]) -> Iterator[tuple[bytes | None, bytes]]:
-    for line in lines:
-        if line.strip():
-            yield _keyed(line.strip())
-
-
-def _text_article(path: Path) -> tuple[bytes, bytes]:
-    text = path.read_text(encoding="utf-8")
-    title, _, body = text.strip().partition("\n")
-    article_id = "txt-" + hashlib.sha256(text.encode()).hexdigest()[:24]
-    message = {"id": article_id, "title": title.strip(), "body": body.strip() or title}
-    message["source"] = path.name
-    return article_id.encode(), orjson.dumps(message)
-
-
-def _keyed(message: bytes) -> tuple[bytes | None, bytes]:
-    try:
-        data = orjson.loads(message)
-    except orjson.JSONDecodeError:
-        return None, message
-    article_id = data.get("id") if isinstance(data, dict) else None
-    return (article_id.encode() if isinstance(article_id, str) else None), message
+    return read(plan(paths), tally)
 
 
 def publish(settings: Settings, messages: Iterable[tuple[bytes | None, bytes]]) -> int:

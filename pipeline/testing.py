@@ -32,6 +32,7 @@ from pipeline.models import (
 from pipeline.nlp.issues import Discards
 from pipeline.stages.agents import ListSink
 from pipeline.stages.base import Output, Record
+from pipeline.stages.publish import Outcome
 from pipeline.topics import RAW
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -214,10 +215,10 @@ class FlakySink(ListSink):
     failures: int = 1
     attempts: int = 0
 
-    async def publish(self, outputs: Sequence[Output]) -> None:
+    async def publish(self, outputs: Sequence[Output]) -> list[Outcome]:
         """Fail while failures are left, then keep the outputs."""
         self.attempts += 1
         if self.failures:
             self.failures -= 1
             raise ConnectionError("broker refused the batch")
-        await super().publish(outputs)
+        return await super().publish(outputs)

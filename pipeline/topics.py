@@ -75,6 +75,11 @@ FLOW: tuple[Step, ...] = (
 )
 """The four stages in flow order."""
 
+REPLAY_HEADER = "dipwire-replay"
+"""Header of a record ``dipwire replay`` put back on ``articles.raw``; its value is a token
+naming the dead letter it came from. The validate stage lets an id it has seen through once
+for a token it has not seen (a second copy of the same replay is dropped as a duplicate)."""
+
 TERMINAL: tuple[Role, ...] = (Role.CODED, Role.DLQ)
 """The roles whose records close an article's account: exactly one of them per article."""
 

@@ -19,7 +19,7 @@ from pipeline.topics import TopicNames
 
 log = logging.getLogger(__name__)
 
-__all__ = ["create_pipeline_topics", "create_topics", "wait_for_kafka"]
+__all__ = ["create_pipeline_topics", "create_topics", "topic_configs", "wait_for_kafka"]
 
 
 def wait_for_kafka(
@@ -44,12 +44,12 @@ def wait_for_kafka(
         remaining_ms = max(int((deadline - time.monotonic()) * 1000), 100)
         try:
             # Bootstrapping does the ApiVersions exchange; list_topics is a metadata request.
-            admin = KafkaAdminClient(
-                bootstrap_servers=bootstrap,
-                bootstrap_timeout_ms=remaining_ms,
-                request_timeout_ms=min(remaining_ms, 5000),
+            options = {
                 **dict(client_kwargs or {}),
-            )
+                "bootstrap_timeout_ms": remaining_ms,
+                "request_timeout_ms": min(remaining_ms, 5000),
+            }
+            admin = KafkaAdminClient(bootstrap_servers=bootstrap, **options)
         except (KafkaError, OSError) as exc:
             last_error = exc
             time.sleep(0.05)
@@ -73,6 +73,7 @@ def create_topics(
     client_kwargs: Mapping[str, Any] | None = None,
     *,
     timeout: float = 30.0,
+    configs: Mapping[str, str] | None = None,
 ) -> None:
     """Create topics with an explicit partition count and wait until metadata shows them.
 
@@ -88,6 +89,8 @@ def create_topics(
         replication_factor: Replicas per partition (1 on the embedded broker).
         client_kwargs: Security arguments from :func:`kafka_client_kwargs`.
         timeout: Seconds to wait for the topics to appear with leaders.
+        configs: Topic configs of the new topics (``max.message.bytes``); an
+            existing topic keeps its own.
 
     Raises:
         BrokerError: The broker refused a topic, or metadata did not show every
@@ -105,14 +108,8 @@ def create_topics(
         **dict(client_kwargs or {}),
     )
     try:
-        response = admin.create_topics(
-            {
-                name: {"num_partitions": partitions, "replication_factor": replication_factor}
-                for name in wanted
-            },
-            timeout_ms=int(timeout * 1000),
-            raise_errors=False,
-        )
+        new = {name: _new_topic(partitions, replication_factor, configs) for name in wanted}
+        response = admin.create_topics(new, timeout_ms=int(timeout * 1000), raise_errors=False)
         created: set[str] = set()
         for topic in response["topics"]:
             error = for_code(topic["error_code"])
@@ -124,6 +121,17 @@ def create_topics(
         _wait_for_partitions(admin, wanted, created, partitions, timeout)
     finally:
         admin.close()
+
+
+def _new_topic(
+    partitions: int, replication_factor: int, configs: Mapping[str, str] | None
+) -> dict[str, Any]:
+    """One topic of a CreateTopics request, as kafka-python's admin client takes it."""
+    return {
+        "num_partitions": partitions,
+        "replication_factor": replication_factor,
+        "configs": dict(configs or {}),
+    }
 
 
 def _wait_for_partitions(
@@ -177,5 +185,17 @@ def create_pipeline_topics(settings: Settings, extra: Iterable[str] = ()) -> Top
         partitions=settings.partitions,
         replication_factor=settings.replication_factor,
         client_kwargs=kafka_client_kwargs(settings),
+        configs=topic_configs(settings),
     )
     return names
+
+
+def topic_configs(settings: Settings) -> dict[str, str]:
+    """The configs of every pipeline topic: records up to ``DIPWIRE_MAX_MESSAGE_BYTES``.
+
+    A Kafka's default ``message.max.bytes`` (about 1 MB) is below the
+    pipeline's default limit (12 MiB), and an enriched article is several
+    times its body (1.6 MB for a body at the NLP limit), so the topics raise
+    their own limit to the clients'. The deployment's topic jobs set the same.
+    """
+    return {"max.message.bytes": str(settings.max_message_bytes)}

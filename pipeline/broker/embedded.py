@@ -37,7 +37,14 @@ from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BrokerError", "EmbeddedBroker", "run_foreground", "start_if_needed"]
+__all__ = [
+    "EMBEDDED_CLUSTER_ID",
+    "BrokerError",
+    "EmbeddedBroker",
+    "export_lines",
+    "run_foreground",
+    "start_if_needed",
+]
 
 #: Environment variables the broker reads as defaults for options we do not
 #: pass; an operator's STORAGE_ENGINE must not turn the throwaway broker into
@@ -45,6 +52,10 @@ __all__ = ["BrokerError", "EmbeddedBroker", "run_foreground", "start_if_needed"]
 _BROKER_ENV_OVERRIDES = ("STORAGE_ENGINE", "SCHEMA_REGISTRY", "OTEL_EXPORTER_OTLP_ENDPOINT")
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+#: The cluster id the broker is started with: its metadata answer names it, so a
+#: worker pointed at it knows it is the embedded broker (``pipeline.broker.probe``).
+EMBEDDED_CLUSTER_ID = "dipwire-embedded"
 
 
 def _die_with_parent() -> Callable[[], None] | None:
@@ -289,7 +300,10 @@ class EmbeddedBroker(ChildProcess):
             self._log = tempfile.TemporaryFile(prefix="dipwire-broker-", suffix=".log")
         self._register_atexit()
         self._proc = subprocess.Popen(
-            [binary, "broker", "--listener-url", listen, "--advertised-listener-url", advertised],
+            [
+                *(binary, "broker", "--listener-url", listen),
+                *("--advertised-listener-url", advertised, "--cluster-id", EMBEDDED_CLUSTER_ID),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -395,8 +409,8 @@ class EmbeddedBroker(ChildProcess):
 def run_foreground(port: int | None = None) -> int:
     """Run the embedded broker until SIGINT or SIGTERM; for ``dipwire broker``.
 
-    Prints the bootstrap address as the first line on stdout, so a script can
-    read it and export ``KAFKA_BOOTSTRAP_SERVERS``.
+    Prints the ``export`` lines of the shell that runs the other commands on
+    stdout (:func:`export_lines`), and how to use them on stderr.
 
     Args:
         port: Port to listen on; ``None`` picks a free one.
@@ -412,8 +426,12 @@ def run_foreground(port: int | None = None) -> int:
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with EmbeddedBroker(port) as broker:
-            sys.stdout.write(f"{broker.bootstrap}\n")
+            sys.stdout.write("".join(f"{line}\n" for line in export_lines(broker)))
             sys.stdout.flush()
+            sys.stderr.write(
+                "# embedded broker running (memory only); run the lines above in the shell "
+                "that runs `dipwire worker`, `ingest` or `tail`. Ctrl-C stops it.\n"
+            )
             while not stop.wait(0.5):
                 if not broker.running:
                     log.error("embedded broker died; its output:\n%s", broker.log_tail())
@@ -422,6 +440,14 @@ def run_foreground(port: int | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def export_lines(broker: EmbeddedBroker) -> list[str]:
+    """The shell lines that point other commands at ``broker``, its workarounds included."""
+    return [
+        f"export KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap}",
+        "export DIPWIRE_EMBEDDED_BROKER=true",
+    ]
 
 
 def start_if_needed(settings: Settings, stack: ExitStack) -> tuple[Settings, EmbeddedBroker | None]:

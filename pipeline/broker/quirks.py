@@ -13,12 +13,24 @@ its docstring, and is applied only when the embedded broker is in use
 * **fetch wait**: every hop waits most of Faust's 1.5 s fetch wait; the wait is
   clamped to :data:`EMBEDDED_FETCH_MAX_WAIT_MS`;
 * **LeaveGroup**: a member stopping in generation 0 never leaves; patched;
+* **offsets by time**: ListOffsets by timestamp answers offset 0 for every partition;
+  :func:`offsets_for_time` starts such a read at the beginning instead (the caller
+  filters by record timestamp);
 * **session timeouts**: a JoinGroup is held for half the session timeout, so
   :func:`faust_broker_settings` shortens it (and turns off static membership
   and exactly-once, which the broker cannot do), and for every other client
   :func:`cap_join_session_timeout` caps it in the request on its way to the
   broker (the relay of ``pipeline.broker.front``), so that a consumer with
-  librdkafka's 45 s default is in its group within a second, not 22.5 s.
+  librdkafka's 45 s default is in its group within 3 s, not 22.5 s;
+* **record size**: the broker has no record-size limit: it accepts a topic's
+  ``max.message.bytes`` at creation and ignores it (a 2 MB record is stored in
+  a topic created with 50,000), and DescribeConfigs answers with no configs.
+  No workaround is needed: the limit the pipeline keeps is its producers'
+  ``max_request_size`` (``DIPWIRE_MAX_MESSAGE_BYTES``), which refuses an
+  oversized record before it is sent, the same on both brokers, so a small
+  ``DIPWIRE_MAX_MESSAGE_BYTES`` reproduces here what a Kafka's smaller
+  ``message.max.bytes`` does (``tests/integration/test_message_size.py``).
+  Compressed batches (gzip, lz4, zstd) are stored and served as sent.
 """
 
 from __future__ import annotations
@@ -46,6 +58,7 @@ __all__ = [
     "cap_join_session_timeout",
     "embedded_quirks_applied",
     "faust_broker_settings",
+    "offsets_for_time",
     "revert_embedded_quirks",
     "true_end_offsets",
 ]
@@ -187,6 +200,28 @@ def true_end_offsets(
         return result
     finally:
         consumer.close()
+
+
+def offsets_for_time(
+    consumer: Any,
+    partitions: Collection[KafkaTopicPartition],
+    timestamp_ms: int,
+    ends: Mapping[KafkaTopicPartition, int],
+    *,
+    embedded: bool,
+) -> dict[KafkaTopicPartition, int]:
+    """The first offset of each partition whose record timestamp may be at or after the time.
+
+    On a real Kafka this is ListOffsets by timestamp (a partition without such a
+    record starts at its end). The embedded broker answers offset 0 for every
+    partition whatever the time (a probe of 10 records spread over 10 s), so
+    there the read starts at the beginning; either way the caller keeps only
+    records whose timestamp is late enough.
+    """
+    if embedded:
+        return dict(consumer.beginning_offsets(list(partitions)))
+    found = consumer.offsets_for_times({tp: timestamp_ms for tp in partitions})
+    return {tp: (ends[tp] if found.get(tp) is None else found[tp].offset) for tp in partitions}
 
 
 def _highwaters(

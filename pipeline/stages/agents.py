@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from pipeline.codec import Origin, Rejected, encode
+from pipeline.codec import Origin, Rejected
+from pipeline.headers import output_headers
 from pipeline.metrics import Metrics
 from pipeline.models import ArticleCoded, DiplomaticEvent, utcnow
 from pipeline.stages.base import (
@@ -30,37 +31,63 @@ from pipeline.stages.base import (
     record_key_id,
     reject,
 )
+from pipeline.stages.fit import Fitted, fit_outputs
+from pipeline.stages.publish import Outcome, publish_until_acked
 from pipeline.topics import Role
 
 log = logging.getLogger(__name__)
 
-PUBLISH_RETRY_FIRST_SECONDS = 0.5
-PUBLISH_RETRY_MAX_SECONDS = 30.0
-"""Backoff between attempts to publish a batch's outputs (doubling up to the maximum)."""
+NO_LIMIT = 2**62
+"""The record-size limit of an agent that is given none (tests, in-process runs)."""
 
 
 class Sink(Protocol):
     """Where a stage's outputs go."""
 
-    async def publish(self, outputs: Sequence[Output]) -> None:
-        """Send every output; return once the broker has acknowledged all of them."""
+    async def publish(self, outputs: Sequence[Output]) -> Sequence[Outcome]:
+        """Send every output; return, once each is settled, one outcome per output.
+
+        An outcome is ``None`` when the broker acknowledged the output, else the
+        error that stopped it (:mod:`pipeline.stages.publish` sorts them out).
+        """
         ...
 
 
 class TopicSink:
-    """Publishes outputs to Faust topics by role and waits for the broker's acks."""
+    """Publishes outputs to Faust topics by role and waits for the broker's acks.
+
+    Every record carries the headers of :func:`pipeline.headers.output_headers`.
+    """
 
     def __init__(self, topics: Mapping[Role, Any]) -> None:
         self._topics = topics
 
-    async def publish(self, outputs: Sequence[Output]) -> None:
-        """Send all outputs, then await every delivery future together."""
-        pending: list[Awaitable[Any]] = []
-        for output in outputs:
+    async def publish(self, outputs: Sequence[Output]) -> list[Outcome]:
+        """Send all outputs, then await every delivery future together; one outcome each."""
+        outcomes: list[Outcome] = [None] * len(outputs)
+        pending: list[tuple[int, Awaitable[Any]]] = []
+        for i, output in enumerate(outputs):
             topic = self._topics[output.role]
-            pending.append(await topic.send(key=output.key, value=encode(output.value)))
-        if pending:
-            await asyncio.gather(*pending)
+            try:  # the producer refuses an oversized record here, before sending
+                pending.append(
+                    (
+                        i,
+                        await topic.send(
+                            key=output.key,
+                            value=output.payload(),
+                            headers=output_headers(output.value),
+                        ),
+                    )
+                )
+            except Exception as exc:
+                outcomes[i] = exc
+        results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
+        for (i, _), result in zip(pending, results, strict=True):
+            if isinstance(result, BaseException):
+                if not isinstance(result, Exception):
+                    raise result  # cancelled: a stop still stops
+                outcomes[i] = result
+        return outcomes
 
 
 @dataclass
@@ -69,9 +96,10 @@ class ListSink:
 
     outputs: list[Output] = field(default_factory=list)
 
-    async def publish(self, outputs: Sequence[Output]) -> None:
-        """Append the outputs."""
+    async def publish(self, outputs: Sequence[Output]) -> list[Outcome]:
+        """Append the outputs; all are acknowledged."""
         self.outputs.extend(outputs)
+        return [None] * len(outputs)
 
     def by_role(self, role: Role | str) -> list[Any]:
         """The published models of one role, in order."""
@@ -143,6 +171,8 @@ def make_agent(
     within: float,
     highwater: Callable[[str, int], int | None] | None = None,
     chunk_bytes: int | None = None,
+    max_message_bytes: int = NO_LIMIT,
+    on_progress: Callable[[str, Sequence[Record]], None] | None = None,
 ) -> Callable[[StreamOfEvents], Awaitable[None]]:
     """Build the Faust agent function of ``stage``.
 
@@ -152,35 +182,52 @@ def make_agent(
     pieces of about that many bytes, each published as soon as it is done: a
     short article taken with a long one does not wait for the long one's parse.
     The batch is still acknowledged only after its last piece is published.
+    Outputs are made to fit ``max_message_bytes`` (:mod:`pipeline.stages.fit`)
+    and published by :func:`pipeline.stages.publish.publish_until_acked`.
+    ``on_progress`` is told of every piece once it is published (readiness).
     """
 
     async def agent(stream: StreamOfEvents) -> None:
         loop = asyncio.get_running_loop()
         batches: AsyncIterator[Sequence[Any]] = stream.take_events(batch_size, within=within)
         async for events in batches:
-            records = [
-                Record(
-                    value=_as_bytes(event.value),
-                    origin=Origin(
-                        event.message.topic, event.message.partition, event.message.offset
-                    ),
-                    key=_as_bytes(event.key) if event.key is not None else None,
-                )
-                for event in events
-            ]
+            records = [record_of(event) for event in events]
             for piece in pieces(records, chunk_bytes):
                 started = time.perf_counter()
                 now = utcnow()
-                result = await loop.run_in_executor(executor, process_or_reject, stage, piece, now)
-                await publish_until_acked(sink, stage.id, result.outputs)
+                result, fitted = await loop.run_in_executor(
+                    executor, process_and_fit, stage, piece, now, max_message_bytes
+                )
+                published = await publish_until_acked(
+                    sink.publish,
+                    stage.id,
+                    fitted.outputs,
+                    limit=max_message_bytes,
+                    origins=origins(piece),
+                )
                 elapsed = time.perf_counter() - started
+                result.outputs = published.acked
                 record_batch(metrics, stage.id, len(piece), result, elapsed, utcnow())
+                _record_publish(metrics, stage.id, fitted, published.retried)
+                if on_progress is not None:
+                    on_progress(stage.id, piece)
             if highwater is not None:
                 _record_lag(metrics, stage.id, records, highwater)
 
     agent.__name__ = f"{stage.id}_agent"
     agent.__qualname__ = agent.__name__
     return agent
+
+
+def record_of(event: Any) -> Record:
+    """The stage's view of one Faust event: its bytes, where it was read, key and headers."""
+    message = event.message
+    return Record(
+        value=_as_bytes(event.value),
+        origin=Origin(message.topic, message.partition, message.offset),
+        key=_as_bytes(event.key) if event.key is not None else None,
+        headers=_headers(event.headers),
+    )
 
 
 def pieces(records: Sequence[Record], chunk_bytes: int | None) -> list[Sequence[Record]]:
@@ -201,6 +248,26 @@ def pieces(records: Sequence[Record], chunk_bytes: int | None) -> list[Sequence[
             out.append([record])
             size = len(record.value)
     return list(out)
+
+
+def process_and_fit(
+    stage: Stage, records: Sequence[Record], now: datetime, max_message_bytes: int
+) -> tuple[BatchResult, Fitted]:
+    """Run the stage on ``records`` and encode its outputs, each made to fit the limit."""
+    result = process_or_reject(stage, records, now)
+    return result, fit_outputs(result.outputs, max_message_bytes)
+
+
+def origins(records: Sequence[Record]) -> dict[str, Origin]:
+    """Where each keyed record of a batch was read, by the article id it is keyed by."""
+    return {key: r.origin for r in records if (key := record_key_id(r)) is not None}
+
+
+def _record_publish(metrics: Metrics, stage: str, fitted: Fitted, retried: int) -> None:
+    if fitted.reduced:
+        metrics.outputs_reduced.labels(stage).inc(fitted.reduced)
+    if retried:
+        metrics.publish_retries.labels(stage).inc(retried)
 
 
 def process_or_reject(stage: Stage, records: Sequence[Record], now: datetime) -> BatchResult:
@@ -235,34 +302,6 @@ def _rejected(crashed: Rejected, record: Record) -> Rejected:
     return Rejected(crashed.kind, crashed.reason, record_key_id(record))
 
 
-async def publish_until_acked(sink: Sink, stage: str, outputs: Sequence[Output]) -> None:
-    """Publish ``outputs``, retrying with backoff until the broker has acknowledged all of them.
-
-    The batch is acknowledged (and its offsets become committable) only when
-    this returns, so retrying keeps at-least-once: a retry may repeat outputs
-    already acked, which carry the same keys and deterministic ids. Letting the
-    error escape instead would crash the agent, and Faust restarts it without
-    redelivering the batch: the stage stalled silently while the worker looked
-    healthy.
-    """
-    delay = PUBLISH_RETRY_FIRST_SECONDS
-    while True:
-        try:
-            await sink.publish(outputs)
-            return
-        except Exception as exc:  # CancelledError is not an Exception: a stop still stops
-            log.error(
-                "stage %s: publishing %d output(s) failed (%s: %s); retrying in %.1f s",
-                stage,
-                len(outputs),
-                type(exc).__name__,
-                exc,
-                delay,
-            )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, PUBLISH_RETRY_MAX_SECONDS)
-
-
 def _record_lag(
     metrics: Metrics,
     stage: str,
@@ -278,6 +317,14 @@ def _record_lag(
         end = highwater(topic, partition)
         if end is not None:
             metrics.consumer_lag.labels(stage, str(partition)).set(max(end - offset - 1, 0))
+
+
+def _headers(headers: Any) -> tuple[tuple[str, bytes], ...]:
+    """Faust's headers of an event (a mapping, or pairs) as a tuple of pairs."""
+    if not headers:
+        return ()
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    return tuple((str(k), b"" if v is None else _as_bytes(v)) for k, v in pairs)
 
 
 def _as_bytes(value: object) -> bytes:

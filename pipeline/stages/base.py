@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from pipeline.codec import Origin, Rejected, dead_letter, decode
+from pipeline.codec import Origin, Rejected, dead_letter, decode, encode
+from pipeline.logs import context
 from pipeline.models import MAX_ID_LENGTH, Article, DeadLetter, StageTiming
 from pipeline.topics import Role
 
@@ -35,15 +36,33 @@ class Record:
     value: bytes
     origin: Origin
     key: bytes | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+    def header(self, name: str) -> bytes | None:
+        """The value of the last header called ``name``, or None."""
+        found = None
+        for key, value in self.headers:
+            if key == name:
+                found = value
+        return found
 
 
 @dataclass(frozen=True)
 class Output:
-    """One message to publish on the topic of ``role``."""
+    """One message to publish on the topic of ``role``; ``encoded`` caches its JSON bytes."""
 
     role: Role
     key: bytes | None
     value: BaseModel
+    encoded: bytes | None = field(default=None, compare=False, repr=False)
+
+    def payload(self) -> bytes:
+        """The value as it goes on the wire (encoded once)."""
+        return self.encoded if self.encoded is not None else encode(self.value)
+
+    def with_payload(self, encoded: bytes) -> Output:
+        """This output with its encoded value cached."""
+        return replace(self, encoded=encoded)
 
 
 @dataclass
@@ -77,6 +96,8 @@ def reject(record: Record, stage: str, rejected: Rejected, now: datetime) -> Out
     """Dead-letter ``record``; keyed by article id when known so it lands beside its article."""
     letter = dead_letter(record.value, record.origin, stage, rejected, now)
     key = rejected.article_id.encode() if rejected.article_id else record.key
+    where = context(stage, rejected.article_id, record.origin.partition, record.origin.offset)
+    log.info("dead letter %s: %s", rejected.kind, rejected.reason[:200], extra=where)
     return Output(Role.DLQ, key, letter)
 
 
@@ -108,7 +129,12 @@ def isolate(
     try:
         results = batch_fn(items)
     except Exception:
-        log.warning("stage %s: batch of %d failed; retrying one by one", stage, len(items))
+        log.warning(
+            "stage %s: batch of %d failed; retrying one by one",
+            stage,
+            len(items),
+            extra=context(stage),
+        )
     else:
         if len(results) != len(items):
             raise RuntimeError(f"stage {stage}: {len(results)} results for {len(items)} items")
@@ -118,7 +144,7 @@ def isolate(
         try:
             singles.extend(batch_fn([item]))
         except Exception as exc:
-            log.exception("stage %s: message failed", stage)
+            log.exception("stage %s: message failed", stage, extra=context(stage))
             singles.append(exc)
     return singles
 

@@ -6,6 +6,11 @@ same normalised body as an earlier one is dead-lettered as ``duplicate_body``,
 so that its id still gets a terminal record and the audit reconciles.
 The memory of seen articles is per worker process and bounded; producers key
 ``articles.raw`` by article id, so copies of one id meet on one partition.
+
+Replays: a record with the ``REPLAY_HEADER`` (``dipwire replay`` sets it) passes the
+id check once per replay token, so an article dead-lettered by a later stage (its id
+already seen here) is coded again; a second copy of the same replay is dropped as a
+duplicate id. Its own earlier body is no duplicate of it.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from datetime import datetime
 
 from pipeline.codec import Rejected, decode_article
 from pipeline.stages.base import BatchResult, Output, Record, reject
-from pipeline.topics import Role, step
+from pipeline.topics import REPLAY_HEADER, Role, step
 
 STEP = step("validate")
 
@@ -30,18 +35,27 @@ class Deduper:
     capacity: int = 100_000
     _ids: OrderedDict[str, None] = field(default_factory=OrderedDict)
     _bodies: OrderedDict[bytes, str] = field(default_factory=OrderedDict)
+    _replays: OrderedDict[bytes, None] = field(default_factory=OrderedDict)
 
-    def check(self, article_id: str, body: str) -> str | None:
-        """Return ``"id"`` or the earlier id with the same body, or None (and remember it)."""
+    def check(self, article_id: str, body: str, replay: bytes | None = None) -> str | None:
+        """Return ``"id"`` or the earlier id with the same body, or None (and remember it).
+
+        With a ``replay`` token an id already seen passes, once per token.
+        """
         if self.capacity == 0:
             return None
-        if article_id in self._ids:
+        if replay is not None:
+            if replay in self._replays:
+                return "id"
+        elif article_id in self._ids:
             self._ids.move_to_end(article_id)
             return "id"
         digest = hashlib.blake2b(body.encode(), digest_size=16).digest()
         earlier = self._bodies.get(digest)
-        if earlier is not None:
+        if earlier is not None and earlier != article_id:
             return earlier
+        if replay is not None:
+            self._remember(self._replays, replay, None)
         self._remember(self._ids, article_id, None)
         self._remember(self._bodies, digest, article_id)
         return None
@@ -76,7 +90,7 @@ class ValidateStage:
             if isinstance(article, Rejected):
                 result.outputs.append(reject(record, self.id, article, now))
                 continue
-            seen = self.deduper.check(article.id, article.body)
+            seen = self.deduper.check(article.id, article.body, record.header(REPLAY_HEADER))
             if seen == "id":
                 result.duplicates["id"] = result.duplicates.get("id", 0) + 1
             elif seen is not None:

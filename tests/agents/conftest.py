@@ -42,14 +42,19 @@ class Wiring:
         messages: Sequence[tuple[bytes | None, bytes]],
         until: Callable[[], bool] | None = None,
         timeout: float = 10.0,
+        headers: Sequence[dict[str, bytes] | None] | None = None,
     ) -> None:
-        """Put ``(key, value)`` messages into the agent; wait for one output each, or ``until``."""
+        """Put ``(key, value)`` messages into the agent; wait for one output each, or ``until``.
+
+        ``headers``, when given, holds each message's headers, in order.
+        """
         done = until or (lambda: len(self.sink.outputs) >= len(messages))
 
         async def scenario() -> None:
             async with self.agent(stage_id).test_context() as agent:
-                for key, value in messages:
-                    await agent.put(value, key=key, wait=False)
+                for i, (key, value) in enumerate(messages):
+                    extra = headers[i] if headers is not None else None
+                    await agent.put(value, key=key, headers=extra, wait=False)
                 await _until(done, timeout)
 
         self.pipeline.app.loop.run_until_complete(scenario())

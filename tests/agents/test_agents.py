@@ -6,6 +6,7 @@ import pytest
 
 from pipeline.models import Article, DeadLetter
 from pipeline.testing import EchoAnalyzer, article, raw_article
+from pipeline.topics import REPLAY_HEADER
 from tests.agents.conftest import wire
 
 pytestmark = pytest.mark.agents
@@ -33,6 +34,20 @@ def test_validate_agent_drops_a_repeated_id_and_counts_it() -> None:
             until=lambda: wiring.sample("dipwire_stage_messages_in_total", stage="validate") == 2,
         )
     assert [a.id for a in wiring.sink.by_role("valid")] == ["a1"]
+    assert wiring.sample("dipwire_duplicates_total", reason="id") == 1
+
+
+def test_validate_agent_lets_a_replayed_id_through_once_by_its_header() -> None:
+    replay = {REPLAY_HEADER: b"articles.dlq:0:3"}
+    with wire(batch_within=0.01) as wiring:
+        messages = [(b"a1", raw_article("a1"))] * 3
+        wiring.feed(
+            "validate",
+            messages,
+            until=lambda: wiring.sample("dipwire_stage_messages_in_total", stage="validate") == 3,
+            headers=[None, replay, replay],
+        )
+    assert [a.id for a in wiring.sink.by_role("valid")] == ["a1", "a1"]
     assert wiring.sample("dipwire_duplicates_total", reason="id") == 1
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.codec import encode
 from pipeline.models import ArticleCoded, DiplomaticEvent, EnrichedArticle
-from pipeline.stages import agents
+from pipeline.stages import publish
 from pipeline.testing import EchoAnalyzer, FlakySink, annotated, article, enriched, raw_article
 from tests.agents.conftest import wire
 
@@ -61,7 +61,7 @@ def test_code_agent_dead_letters_the_article_the_coder_fails_on() -> None:
 def test_a_refused_publish_is_retried_until_acked_and_nothing_is_lost(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(agents, "PUBLISH_RETRY_FIRST_SECONDS", 0.05)
+    monkeypatch.setattr(publish, "PUBLISH_RETRY_FIRST_SECONDS", 0.05)
     sink = FlakySink(failures=2)
     with wire(sink=sink, batch_within=0.01) as wiring:
         wiring.feed("validate", [(b"a1", raw_article("a1"))])

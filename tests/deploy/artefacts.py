@@ -56,6 +56,7 @@ EXPECTED_ALERTS = frozenset(
         "DipwireWorkerDown",
         "DipwireNoWorkerUp",
         "DipwireConsumerLagHigh",
+        "DipwireStageStalled",
         "DipwireDeadLetterRateHigh",
         "DipwireIngestToEmitLatencyHigh",
         "DipwireNoEventsEmitted",
@@ -219,6 +220,10 @@ def run_topic_script(script: str, env: dict[str, str], tmp_path: Path) -> list[d
         options = {
             a: args[i + 1] for i, a in enumerate(args) if a.startswith("--") and i + 1 < len(args)
         }
+        # --config may be repeated: all of them, as "key=value" joined by commas.
+        options["configs"] = ",".join(
+            args[i + 1] for i, a in enumerate(args) if a == "--config" and i + 1 < len(args)
+        )
         calls.append(options)
     return calls
 

@@ -250,7 +250,14 @@ def test_grafana_provisioning_matches_compose(compose: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     "env",
-    [{}, {"DIPWIRE_PARTITIONS": "9", "DIPWIRE_TOPIC_PREFIX": "staging."}],
+    [
+        {},
+        {
+            "DIPWIRE_PARTITIONS": "9",
+            "DIPWIRE_TOPIC_PREFIX": "staging.",
+            "DIPWIRE_MAX_MESSAGE_BYTES": "2097152",
+        },
+    ],
     ids=["defaults", "overridden"],
 )
 def test_compose_topic_job_creates_every_topic_like_the_worker(
@@ -267,3 +274,5 @@ def test_compose_topic_job_creates_every_topic_like_the_worker(
     assert {c["--replication-factor"] for c in calls} == {str(worker.replication_factor)}
     servers = {c["--bootstrap-server"] for c in calls}
     assert servers == {worker.kafka_bootstrap_servers}
+    limit = f"max.message.bytes={worker.max_message_bytes}"
+    assert all(limit in c["configs"].split(",") for c in calls), calls

@@ -94,7 +94,7 @@ class GateSink:
                 await asyncio.sleep(0.05)
         elif MODE == "fail-once" and self.calls == 1:
             raise RuntimeError("injected: the first publish fails")
-        await self.inner.publish(outputs)
+        return await self.inner.publish(outputs)
 
 
 settings = Settings()

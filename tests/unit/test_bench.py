@@ -427,3 +427,21 @@ def test_run_refuses_a_missing_corpus(tmp_path: Path) -> None:
 
     args = build_parser().parse_args(["bench", "--corpus", str(tmp_path / "none.jsonl")])
     assert bench.run(args, Settings()) == 2
+
+
+def test_the_code_stage_share_is_measured_and_reported_against_its_target() -> None:
+    from pipeline.settings import Settings
+    from pipeline.testing import EchoAnalyzer
+    from pipeline.tools.bench.coding import format_coding, measure_coding
+    from pipeline.tools.bench.limit import valid_articles
+
+    settings = Settings()
+    articles = valid_articles(settings, [{"id": f"a{n}", "body": "Words. " * 40} for n in range(4)])
+    report = measure_coding(EchoAnalyzer(events=2), settings, articles)
+    assert report["articles"] == 4 and report["own"]["events"] == 8
+    assert "with_verbs" not in report
+    table = format_coding(report)
+    assert "code, own lexicon" in table and "% of the parse" in table
+    full = {"config": {"articles": 4, "source": "x", "runs": 1}, "coding": report}
+    share = report["own"]["share_of_parse"]
+    assert ("met" if share <= 0.15 else "MISSED") in format_table(full).splitlines()[-1]

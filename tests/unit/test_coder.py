@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from spacy.language import Language
 
 from pipeline.nlp.events.coder import CodedEvent, event_id
 from pipeline.nlp.events.confidence import FEATURES, PRIOR, ConfidenceModel, fit, sigmoid
@@ -232,9 +233,10 @@ def test_compound_subject_gives_every_pair_for_a_meeting(code_text: Code) -> Non
 
 
 def test_compound_subject_gives_one_event_per_source(code_text: Code) -> None:
+    # What the speakers say they will do is a threat (138), not a claim for an attack.
     assert triples(code_text("Canada and Mexico said they will attack Peru.")) == {
-        ("CAN", "PER", "015"),
-        ("MEX", "PER", "015"),
+        ("CAN", "PER", "138"),
+        ("MEX", "PER", "138"),
     }
     assert triples(code_text("Canada and Mexico condemned Peru.")) == {
         ("CAN", "PER", "111"),
@@ -482,3 +484,108 @@ def test_wanting_someone_else_to_use_force_is_a_threat(code_text: Code) -> None:
     events = code_text("Canada wants Brazilian troops to attack Mexico.")
     assert triples(events) == {("CAN", "MEX", "138")}
     assert {e.modality for e in events} == {"intent"}
+
+
+def test_a_speaker_saying_what_it_will_do_expresses_an_intent(code_text: Code) -> None:
+    # "will" and a past statement's "would" both report the speaker's own intent (03).
+    lifted = triples(code_text("Canada said it would lift its sanctions against Peru."))
+    assert {root for _, _, root in {(s, t, c[:2]) for s, t, c in lifted}} == {"03"}
+    assert ("CAN", "PER") in {(s, t) for s, t, _ in lifted}
+    backed = triples(code_text("Canada and Mexico have said they will support Peru."))
+    assert {(s, t, c[:2]) for s, t, c in backed} == {("CAN", "PER", "03"), ("MEX", "PER", "03")}
+
+
+def test_a_future_act_reported_by_someone_else_keeps_its_code(code_text: Code) -> None:
+    # A report about a future act, not the actor's own statement, codes the act.
+    supplied = triples(code_text("Canada will supply arms to Peru, an official said."))
+    assert {c[:2] for _, _, c in supplied} == {"07"}
+    # A conditional "would" is no statement of intent.
+    hypothetical = triples(code_text("Canada said it would attack Peru if Peru invaded."))
+    assert all(not c.startswith("13") for _, _, c in hypothetical)
+
+
+def test_partners_set_beside_the_subject_act_with_it_not_on_each_other(code_text: Code) -> None:
+    pairs = triples(code_text("Canada, along with Mexico and Brazil, signed an agreement."))
+    assert {(s, t) for s, t, _ in pairs} == {
+        ("CAN", "MEX"),
+        ("MEX", "CAN"),
+        ("CAN", "BRA"),
+        ("BRA", "CAN"),
+    }
+
+
+def test_a_denied_act_in_a_gerund_is_not_coded(code_text: Code) -> None:
+    for text in ("Canada denied attacking Peru.", "Canada denied having met Peru."):
+        assert {c[:2] for _, _, c in triples(code_text(text))} <= {"01"}, text
+
+
+def test_a_relative_pronoun_object_stands_for_the_noun_it_follows(code_text: Code) -> None:
+    events = code_text("The Kenyan police, whom Canada accused of fraud, resigned.")
+    assert ("CAN", "KENCOP", "112") in {(s, t, c[:3]) for s, t, c in triples(events)}
+
+
+def test_the_agent_of_a_participle_on_the_object_is_whose_it_is(code_text: Code) -> None:
+    events = code_text("Canada condemned the decision made by Peru.")
+    assert ("CAN", "PER", "111") in triples(events)
+
+
+def test_the_owner_in_the_of_phrase_of_a_matched_object_is_the_target(code_text: Code) -> None:
+    assert ("CAN", "PER", "1711") in triples(code_text("Canada froze the assets of Peru."))
+
+
+def test_head_patterns_give_the_same_match_as_trying_every_pattern(nlp: Language) -> None:
+    from pipeline.nlp.events.patterns import HeadPatterns, Pattern, Slot, match
+
+    patterns = [
+        Pattern(heads=frozenset({"sign"}), slots=(Slot("word", frozenset({"pact"})),), code="057"),
+        Pattern(heads=frozenset({"sign"}), slots=(Slot("pp", prep="with"),), code="050"),
+        Pattern(heads=frozenset({"sign"}), code="010"),
+    ]
+    indexed = {"sign": HeadPatterns(patterns)}
+    plain = {"sign": tuple(patterns)}
+    for text, code in (
+        ("Canada signed a pact.", "057"),
+        ("Canada signed with Peru.", "050"),
+        ("Canada signed it.", "010"),
+    ):
+        verb = next(t for t in nlp(text) if t.lemma_ == "sign")
+        found, linear = match(verb, indexed), match(verb, plain)
+        assert found is not None and linear is not None
+        assert found.code == linear.code == code, text
+
+
+def test_partners_who_agree_to_work_together_express_an_intent_to_each_other(
+    code_text: Code,
+) -> None:
+    events = triples(code_text("Canada and Peru have agreed to work together."))
+    assert {(s, t, c[:2]) for s, t, c in events} == {("CAN", "PER", "03"), ("PER", "CAN", "03")}
+    # "refused to meet Peru" stays one-way
+    assert triples(code_text("Canada refused to meet Peru.")) == {("CAN", "PER", "125")}
+
+
+def test_a_verb_the_tagger_took_for_a_noun_still_embeds_its_complement(code_text: Code) -> None:
+    events = triples(code_text("Canada and Peru plan to meet next week."))
+    assert {c for _, _, c in events} == {"036"}
+
+
+def test_an_intent_is_the_speaker_s_alone(code_text: Code) -> None:
+    events = triples(code_text("Canada said it would agree to a deal with Peru."))
+    assert events and all(s == "CAN" for s, _, _ in events), events
+
+
+def test_what_a_speaker_says_another_should_do_is_an_appeal_to_it(code_text: Code) -> None:
+    assert triples(code_text("Canada said Peru must release the prisoners.")) == {
+        ("CAN", "PER", "0253")
+    }
+    # The reported act is not coded as done: Peru withdrew nothing.
+    urged = triples(code_text("Canada said Peru should withdraw its troops from Chile."))
+    assert {c[:2] for _, _, c in urged} == {"02"}, urged
+
+
+def test_an_act_with_no_target_is_for_whom_its_purpose_clause_names(code_text: Code) -> None:
+    events = triples(code_text("Canada lodged a protest to ask Peru to stop the tests."))
+    assert ("CAN", "PER", "114") in events, events
+
+
+def test_the_nationality_of_people_released_is_the_target(code_text: Code) -> None:
+    assert ("CAN", "BRA", "0841") in triples(code_text("Canada released Brazilian prisoners."))

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from pipeline import cli
+from pipeline.errors import PipelineError
 from pipeline.nlp.analyzer import Analyzer, NlpConfig
 from pipeline.settings import Settings
 from pipeline.tools.evaluation import (
@@ -189,6 +189,29 @@ def test_a_spurious_event_in_a_sentence_without_gold(tmp_path: Path) -> None:
     assert [(e["source"], e["target"], e["code"]) for e in entry["spurious"]] == [
         ("RUS", "UKR", "190")
     ]
+
+
+def test_an_event_right_by_country_but_not_in_full_is_listed_as_near(tmp_path: Path) -> None:
+    body = "USAGOV visited CHN. RUS hit UKR."
+    events = [gold_event(body, "USAGOV visited CHN.", "USA", "CHN", "042")]
+    results, _ = score(tmp_path, [article("a", body, events)])
+    (entry,) = worst_articles(results)
+    assert entry["missed"] == []
+    assert [(e["source"], e["gold"]) for e in entry["near"]] == [("USAGOV", "USA/CHN/042")]
+    assert [e["code"] for e in entry["spurious"]] == ["190"]
+
+
+def test_the_article_reliability_table_counts_each_event_once(tmp_path: Path) -> None:
+    from pipeline.tools.evaluation.articles import article_calibration
+
+    body = "USAGOV visited CHN. RUS hit UKR."
+    events = [gold_event(body, "USAGOV visited CHN.", "USA", "CHN", "042")]
+    results, _ = score(tmp_path, [article("a", body, events)])
+    rows = article_calibration(results)
+    assert sum(row["n"] for row in rows) == 2
+    used = [row for row in rows if row["n"]]
+    assert sum(row["country_precision"] * row["n"] for row in used) == 1
+    assert sum(row["full_precision"] * row["n"] for row in used) == 0
 
 
 def test_the_same_event_in_another_sentence_is_no_match(tmp_path: Path) -> None:
@@ -447,7 +470,7 @@ def eval_error(argv: list[str]) -> str:
     """The message of the one-line error ``dipwire eval ARGV`` stops with."""
     parser = argparse.ArgumentParser()
     configure_parser(parser)
-    with pytest.raises(cli.PipelineError) as caught:
+    with pytest.raises(PipelineError) as caught:
         run(parser.parse_args(argv), Settings())
     return str(caught.value)
 
@@ -498,7 +521,7 @@ def test_a_missing_or_broken_gold_file_is_named(tmp_path: Path) -> None:
 
 def test_sentence_only_options_are_refused_on_articles(tmp_path: Path) -> None:
     gold = write_gold(tmp_path / "gold.jsonl", [article("a", "A met B.", [])])
-    for option in (["--subset", "phoenix"], ["--calibration"], ["--evidence", "e.jsonl"]):
+    for option in (["--subset", "phoenix"], ["--evidence", "e.jsonl"]):
         message = eval_error([str(gold), *option])
         assert f"{option[0]} applies to sentence records" in message
 

@@ -53,3 +53,16 @@ def test_null_patterns_block_senses_and_name_no_code(lexicon: Lexicon, codebook:
     nulls = [p for p in own_patterns(lexicon) if p.code == NULL_CODE]
     assert nulls, "the lexicon blocks no verb sense"
     lexicon.check(codebook)
+
+
+def test_a_future_act_is_coded_as_the_intent_to_do_it(lexicon: Lexicon) -> None:
+    future, intent = lexicon.transform("future"), lexicon.transform("intent")
+    assert future.rules == intent.rules  # one table, written once
+    assert future.apply("085") == "0354" and future.apply("190") == "138"
+
+
+def test_a_transform_cannot_extend_an_unknown_one() -> None:
+    from pipeline.nlp.events.lexicon import _read_transforms
+
+    with pytest.raises(ValueError, match="extends unknown transform 'nope'"):
+        _read_transforms({"future": {"extends": "nope"}})

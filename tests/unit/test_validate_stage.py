@@ -11,6 +11,7 @@ from pipeline.codec import Origin
 from pipeline.models import Article, DeadLetter
 from pipeline.stages.base import Record
 from pipeline.stages.validate import Deduper, ValidateStage
+from pipeline.topics import REPLAY_HEADER
 
 pytestmark = pytest.mark.unit
 
@@ -58,3 +59,42 @@ def test_dedupe_can_be_disabled() -> None:
     deduper = Deduper(capacity=0)
     assert deduper.check("a", "x") is None
     assert deduper.check("a", "x") is None
+
+
+def replayed(offset: int, token: bytes, **fields: object) -> Record:
+    return Record(
+        json.dumps(fields).encode(),
+        Origin("articles.raw", 0, offset),
+        key=str(fields["id"]).encode(),
+        headers=(("other", b"x"), (REPLAY_HEADER, token)),
+    )
+
+
+def test_a_replay_header_lets_a_seen_id_through_once_per_token() -> None:
+    records = [
+        record(0, id="a", body="Talks began."),
+        record(1, id="a", body="Talks began."),  # a plain second copy: dropped
+        replayed(2, b"dlq:0:5", id="a", body="Talks began."),  # a replay: coded again
+        replayed(3, b"dlq:0:5", id="a", body="Talks began."),  # the same replay again: dropped
+        replayed(4, b"dlq:0:9", id="a", body="Talks began."),  # another replay: coded
+    ]
+    result = stage().process(records, NOW)
+    coded = [o.value.id for o in result.outputs if isinstance(o.value, Article)]
+    assert coded == ["a", "a", "a"]
+    assert [o.value for o in result.outputs if isinstance(o.value, DeadLetter)] == []
+    assert result.duplicates == {"id": 2}
+
+
+def test_a_replay_is_still_a_body_duplicate_of_another_id() -> None:
+    records = [
+        record(0, id="a", body="Talks began."),
+        replayed(1, b"dlq:0:1", id="b", body="Talks began."),
+    ]
+    letters = [o.value for o in stage().process(records, NOW).outputs if o.role == "dlq"]
+    assert [d.error_kind for d in letters if isinstance(d, DeadLetter)] == ["duplicate_body"]
+
+
+def test_the_last_header_of_a_name_wins() -> None:
+    rec = Record(b"", Origin("t"), headers=(("h", b"1"), ("h", b"2")))
+    assert rec.header("h") == b"2"
+    assert rec.header("missing") is None

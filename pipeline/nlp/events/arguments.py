@@ -67,9 +67,12 @@ class Arguments:
                 if where is not None:
                     return where
             return found
+        principals = len(found.mentions)
         for partner in self._co_subjects(state, verb, subjects):
             if partner not in found.mentions:
                 found.mentions.append(partner)
+        if len(found.mentions) > principals:
+            found.principals = principals
         return found
 
     def _co_subjects(self, state: DocState, verb: Token, subjects: list[Token]) -> list[Mention]:
@@ -245,7 +248,7 @@ class Arguments:
         own = state.by_token.get(tok.i)
         if own is not None and own.ref.code.startswith("---"):
             # "Opponents of Rwanda's Senate": the "of" phrase says whose they are.
-            owner = self._of_actors(state, tok, depth)
+            owner = self.of_actors(state, tok, depth)
             found.extend(owner or [own])
         elif own is not None:
             found.append(own)
@@ -263,7 +266,7 @@ class Arguments:
             unknown = all(m.ref.code.startswith("---") for m in found)
             if unknown and tok.pos_ in ("NOUN", "PROPN", "PRON", "ADJ", "NUM"):
                 # "leaders of China and Japan", "Foreign Minister Jean Dupont of France"
-                owners = self._of_actors(state, tok, depth)
+                owners = self.of_actors(state, tok, depth)
                 if owners:
                     found = owners
         for child in tok.children:
@@ -301,7 +304,8 @@ class Arguments:
                 break
         return found + _agents_in_conjoined_countries(state, found)
 
-    def _of_actors(self, state: DocState, tok: Token, depth: int) -> list[Mention]:
+    def of_actors(self, state: DocState, tok: Token, depth: int) -> list[Mention]:
+        """Actors of the noun's "of" phrase ("the assets of Iran", "leaders of X")."""
         found: list[Mention] = []
         for child in tok.children:
             if child.dep_ == "prep" and child.lower_ == "of":
@@ -345,12 +349,13 @@ class Arguments:
                         if found is not None:
                             return found
                 continue
-            # "assurances sent from X", "aid delivered to X": a participle's phrase
+            # "assurances sent from X", "aid delivered to X", "the decisions made by
+            # X": a participle's phrase; its agent is whose the thing is.
             phrases = [child] if child.dep_ == "prep" else []
             if child.dep_ == "acl":
-                phrases = [g for g in child.children if g.dep_ == "prep"]
+                phrases = [g for g in child.children if g.dep_ in ("prep", "agent")]
             for prep in phrases:
-                if prep.lower_ not in preps:
+                if prep.lower_ not in preps and prep.dep_ != "agent":
                     continue
                 for pobj in prep.children:
                     if pobj.dep_ != "pobj":

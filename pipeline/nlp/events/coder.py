@@ -19,8 +19,11 @@ returns who did what to whom, sentence by sentence:
   refusal a negation expresses ("would not provide support" -> 121) that code is
   used and the event is flagged ``negated``;
 * **modality**: ``will`` marks an event ``future`` (a future consultation becomes
-  an expressed intent, 036); ``would``/``could``/``if`` mark it ``hypothetical``;
-  intent verbs mark it ``intent``; reported clauses mark it ``reported``;
+  an expressed intent, 036; what speakers say they themselves will or would do,
+  "X said it would lift the sanctions", is coded as the intent, 0354, or the
+  threat, 138, as a plan is); ``would``/``could``/``if`` mark it
+  ``hypothetical``; intent verbs mark it ``intent``; reported clauses mark it
+  ``reported``;
 * **reported speech**: "X said Y attacked Z" codes Y->Z; the saying itself
   (010) is kept only when nothing else in the sentence is coded; a speaker's
   statement that they used force is a claim of responsibility (015);
@@ -322,9 +325,7 @@ class EventCoder:
                         pairs.append((t, s, "reverse"))
             return pairs
         if len(source.mentions) > 1 and self._mutual(frame, head, code):
-            return [
-                (s, t, "mutual") for s in source.mentions for t in source.mentions if s is not t
-            ]
+            return [(s, t, "mutual") for s, t in _mutual_pairs(source)]
         if root_of(code) in self.lexicon.solo_roots and not has_object(head):
             # "protesters marched" is an event; "demonstrated the new system" is not.
             return [(s, None, "forward") for s in source.mentions]
@@ -332,7 +333,7 @@ class EventCoder:
 
     def _mutual(self, frame: Frame, head: Token, code: str) -> bool:
         """Whether coordinated subjects act on each other ("X and Y met", "held talks")."""
-        if self._reciprocal(head):
+        if self._reciprocal(head) or frame.extra.get("mutual"):
             return True
         # "X and Y met" and "X and Y held talks", not "we will meet our goal"
         topical = frame.pattern is not None and frame.pattern.topic
@@ -352,6 +353,23 @@ class EventCoder:
         return False
 
     # -------------------------------------------------------------- confidence
+
+
+def _mutual_pairs(source: Arg) -> list[tuple[Mention, Mention]]:
+    """Who acts on whom among coordinated subjects of a mutual event.
+
+    "X, Y and Z met": every pair. "X, along with Y and Z, signed a pact": X
+    with each partner, both ways; the partners are not paired with each other.
+    """
+    mentions = source.mentions
+    if source.principals is None:
+        return [(s, t) for s in mentions for t in mentions if s is not t]
+    principal, partners = mentions[: source.principals], mentions[source.principals :]
+    pairs = [(s, t) for s in principal for t in principal if s is not t]
+    for s in principal:
+        for t in partners:
+            pairs += [(s, t), (t, s)]
+    return pairs
 
 
 def _pattern_text(frame: Frame) -> str:

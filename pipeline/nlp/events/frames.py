@@ -20,6 +20,7 @@ from pipeline.nlp.events.syntax import (
     in_conditional,
     infinitive_governors,
     negated,
+    own_intent,
 )
 from pipeline.nlp.events.targets import Targets
 
@@ -37,7 +38,14 @@ class Frames:
             return tok.pos_ != "AUX" or tok.dep_ not in ("aux", "auxpass")
         if tok.pos_ == "ADJ" and any(c.dep_ == "xcomp" for c in tok.children):
             return True
-        return False
+        # A verb the tagger took for a noun: it has a subject of its own and heads
+        # the clause ("Canada and Peru plan to meet", "X and Y vow to fight").
+        return (
+            tok.pos_ == "NOUN"
+            and tok.dep_ in ("ROOT", "ccomp", "conj")
+            and any(c.dep_ == "nsubj" for c in tok.children)
+            and any(c.dep_ in ("xcomp", "dobj", "ccomp") for c in tok.children)
+        )
 
     # ----------------------------------------------------------------- frames
 
@@ -79,11 +87,15 @@ class Frames:
                 inner.consumed = True
                 frame = combined
                 break
+        if frame is not None and frame.kind == "speech":
+            frame = self._urged_in_speech(tok, frames) or frame
         if lex.in_class("denial", head_lemma):
             # "X denied that Y attacked Z": the denied event is not coded, but what it
             # was done to is the denial's target when nothing else is.
             for child in tok.children:
-                if child.dep_ == "ccomp":
+                # "denied that it had attacked", "denies ever travelling to Iran"
+                gerund = child.dep_ == "xcomp" or (child.dep_ == "dobj" and child.tag_ == "VBG")
+                if child.dep_ == "ccomp" or gerund:
                     for inner_tok in child.subtree:
                         if inner_tok.i in frames:
                             frames[inner_tok.i].consumed = True
@@ -122,6 +134,31 @@ class Frames:
                     inner.consumed = True
                     return
 
+    def _urged_in_speech(self, tok: Token, frames: dict[int, Frame]) -> Frame | None:
+        """An appeal by the speaker to do what it says someone should do ("X said Y should go").
+
+        The reported clause with ``should``/``must``/``ought`` is not an event
+        of its own; the speaker's appeal takes its code through the appeal
+        transform (020 when it has none) and is addressed to the clause's subject.
+        """
+        for child in tok.children:
+            inner = frames.get(child.i) if child.dep_ == "ccomp" else None
+            if inner is None or inner.negated or inner.kind == "speech":
+                continue
+            auxes = {lemma(c) for c in child.children if c.dep_ in ("aux", "auxpass")}
+            if not auxes & self.lexicon.appeal_aux:
+                continue
+            inner.consumed = True
+            frame = Frame(
+                head=tok.i,
+                code=self.lexicon.transform("appeal").apply(inner.code) or "020",
+                pattern=inner.pattern,
+                matched=(tok.i, *inner.matched),
+            )
+            frame.extra["urged_clause"] = child.i
+            return frame
+        return None
+
     def _embed(self, tok: Token, cls: str, inner: Frame, own: Frame | None) -> Frame | None:
         transform = self.lexicon.transform(cls)
         code = transform.apply(inner.code)
@@ -146,6 +183,10 @@ class Frames:
             symmetric=inner.symmetric and code == inner.code,
             modality="intent" if cls in ("intent", "attempt") else inner.modality,
         )
+        if inner.symmetric:
+            # "X and Y agreed to work together": with no one else named, they act on
+            # each other, though "refused to meet Z" is one-way.
+            frame.extra["mutual"] = 1
         if not addressed:
             frame.extra["target_from"] = inner.head
         else:
@@ -177,14 +218,24 @@ class Frames:
                 return
             frame.code = code
             frame.negated = True
-        if auxes & lex.future_aux or has_future_marker(tok):
-            code = lex.transform("future").apply(frame.code)
+        past_future = self._future_in_past(tok, auxes)
+        if auxes & lex.future_aux or has_future_marker(tok) or past_future:
+            name = "future" if past_future or own_intent(tok, lex) else "future_direct"
+            code = lex.transform(name).apply(frame.code)
             if code:
+                # Only the one who says it will act intends it: "X would agree to Y" is one-way.
+                frame.symmetric = frame.symmetric and code == frame.code
                 frame.code = code
             if frame.modality == "asserted":
                 frame.modality = "future"
+        if past_future:
+            auxes = auxes - {"would"}
         if auxes & lex.hypothetical_aux or in_conditional(tok):
             frame.modality = "hypothetical"
+
+    def _future_in_past(self, tok: Token, auxes: set[str]) -> bool:
+        """The reported "will" of a past statement: "X said it would lift the sanctions"."""
+        return "would" in auxes and own_intent(tok, self.lexicon) and not in_conditional(tok)
 
     def noun_frame(self, state: DocState, tok: Token) -> Frame | None:
         """The frame of an event noun ("X's visit to Y"), with the modality of its verb."""

@@ -242,12 +242,14 @@ class Lexicon:
     object_control: frozenset[str] = field(default_factory=frozenset)
     hypothetical_aux: frozenset[str] = field(default_factory=frozenset)
     future_aux: frozenset[str] = field(default_factory=frozenset)
+    appeal_aux: frozenset[str] = field(default_factory=frozenset)
     solo_roots: frozenset[str] = field(default_factory=frozenset)
     mutual: frozenset[str] = field(default_factory=frozenset)
     place_target_roots: frozenset[str] = field(default_factory=frozenset)
     hostile_nouns: frozenset[str] = field(default_factory=frozenset)
     reciprocal: frozenset[str] = field(default_factory=frozenset)
     shared_nouns: frozenset[str] = field(default_factory=frozenset)
+    people_nouns: frozenset[str] = field(default_factory=frozenset)
     statement_tone: StatementTone | None = None
 
     @classmethod
@@ -275,10 +277,7 @@ class Lexicon:
             name: frozenset(str(v).lower() for v in values)
             for name, values in data.get("classes", {}).items()
         }
-        transforms: dict[str, Transform] = {}
-        for name, table in data.get("transform", {}).items():
-            rules = {str(k): str(v) for k, v in table.items() if k != "default"}
-            transforms[name] = Transform(rules=rules, default=str(table.get("default", "keep")))
+        transforms = _read_transforms(data.get("transform", {}))
         modality = data.get("modality", {})
         syntax = data.get("syntax", {})
         lexicon = cls(
@@ -294,6 +293,7 @@ class Lexicon:
             hostile_nouns=frozenset(syntax.get("hostile_nouns", [])),
             reciprocal=frozenset(syntax.get("reciprocal", [])),
             shared_nouns=frozenset(syntax.get("shared_nouns", [])),
+            people_nouns=frozenset(syntax.get("people_nouns", [])),
             statement_tone=(
                 StatementTone.from_table(data["statement_tone"])
                 if "statement_tone" in data
@@ -301,6 +301,7 @@ class Lexicon:
             ),
             hypothetical_aux=frozenset(modality.get("hypothetical", [])),
             future_aux=frozenset(modality.get("future", [])),
+            appeal_aux=frozenset(modality.get("appeal", [])),
         )
         if codebook is not None:
             lexicon.check(codebook)
@@ -361,3 +362,21 @@ class Lexicon:
     def transform(self, name: str) -> Transform:
         """Return the named transform; an absent one keeps every code."""
         return self.transforms.get(name, Transform(rules={}))
+
+
+def _read_transforms(tables: Mapping[str, Any]) -> dict[str, Transform]:
+    """The ``[transform.NAME]`` tables; ``extends = "OTHER"`` starts from OTHER's rules."""
+    transforms: dict[str, Transform] = {}
+    for name, table in tables.items():
+        rules: dict[str, str] = {}
+        base = table.get("extends")
+        if base is not None:
+            if base not in tables or base == name:
+                raise ValueError(f"transform.{name}: extends unknown transform {base!r}")
+            rules.update((str(k), str(v)) for k, v in tables[base].items() if k not in _META)
+        rules.update((str(k), str(v)) for k, v in table.items() if k not in _META)
+        transforms[name] = Transform(rules=rules, default=str(table.get("default", "keep")))
+    return transforms
+
+
+_META = frozenset({"default", "extends"})

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from operator import itemgetter
 from typing import Literal
 
@@ -151,6 +152,23 @@ class Pattern:
         """What makes two patterns "the same pattern", whatever their codes."""
         return self.heads, self.slots
 
+    @cached_property
+    def needs(self) -> tuple[frozenset[str], ...]:
+        """Word sets of which the head's phrase must hold one each for the pattern to fit.
+
+        A cheap necessary condition checked before the slots are fitted: a word
+        slot's words, a noun slot's head words, a phrase slot's preposition.
+        Words before the verb (``pre`` slots) are not in the phrase, so they
+        add nothing here.
+        """
+        out: list[frozenset[str]] = []
+        for slot in self.slots:
+            if slot.kind in ("word", "np") and slot.words:
+                out.append(slot.words)
+            elif slot.kind == "pp" and slot.prep:
+                out.append(frozenset({slot.prep}))
+        return tuple(out)
+
 
 @dataclass(frozen=True)
 class PatternMatch:
@@ -168,6 +186,39 @@ class PatternMatch:
         return self.code == NULL_CODE
 
 
+class HeadPatterns(tuple[Pattern, ...]):
+    """The patterns of one head in precedence order, with an index by the words they need.
+
+    A reference dictionary gives a common verb hundreds of patterns, most of
+    which name a word the phrase at hand does not hold; the index skips those
+    without trying them, and the order of the rest is kept.
+    """
+
+    def candidates(self, present: set[str]) -> list[Pattern]:
+        """The patterns whose every needed word set meets ``present``, in order."""
+        free, by_word = self._index
+        picked = set(free)
+        for word in present:
+            picked.update(by_word.get(word, ()))
+        return [
+            self[i]
+            for i in sorted(picked)
+            if all(not present.isdisjoint(need) for need in self[i].needs[1:])
+        ]
+
+    @cached_property
+    def _index(self) -> tuple[tuple[int, ...], dict[str, list[int]]]:
+        free: list[int] = []
+        by_word: dict[str, list[int]] = {}
+        for i, pattern in enumerate(self):
+            if not pattern.needs:
+                free.append(i)
+                continue
+            for word in pattern.needs[0]:
+                by_word.setdefault(word, []).append(i)
+        return tuple(free), by_word
+
+
 def index_patterns(patterns: Iterable[Pattern]) -> dict[str, tuple[Pattern, ...]]:
     """Patterns by head, most specific first, then the user's, then in file order.
 
@@ -180,7 +231,8 @@ def index_patterns(patterns: Iterable[Pattern]) -> dict[str, tuple[Pattern, ...]
         for head in pattern.heads:
             index.setdefault(head, []).append((key, pattern))
     return {
-        head: tuple(p for _, p in sorted(items, key=itemgetter(0))) for head, items in index.items()
+        head: HeadPatterns(p for _, p in sorted(items, key=itemgetter(0)))
+        for head, items in index.items()
     }
 
 
@@ -214,7 +266,12 @@ def is_passive(tok: Token) -> bool:
 def phrase(tok: Token) -> list[Token]:
     """The tokens of ``tok``'s phrase, breadth first, not crossing into clauses or subjects."""
     out: list[Token] = []
-    stack = [(c, 1) for c in tok.children if c.dep_ not in PHRASE_STOP]
+    # An adverb after the head belongs to its phrase ("worked together", "hit back").
+    stack = [
+        (c, 1)
+        for c in tok.children
+        if c.dep_ not in PHRASE_STOP or (c.dep_ == "advmod" and c.i > tok.i)
+    ]
     while stack:
         node, depth = stack.pop(0)
         out.append(node)
@@ -252,6 +309,11 @@ def match(
     passive = is_passive(tok)
     scope = list(words) if words is not None else phrase(tok)
     adjuncts = {t.i: a for t in scope if (a := _adjunct_preps(t, tok))}
+    present = {lemma(t) for t in scope} | {t.lower_ for t in scope}
+    if isinstance(patterns, HeadPatterns):
+        patterns = patterns.candidates(present)
+    else:
+        patterns = [p for p in patterns if all(not present.isdisjoint(n) for n in p.needs)]
     before: list[Token] | None = None
     for pattern in patterns:
         code = pattern.code_for(passive)

@@ -51,6 +51,9 @@ class Arg:
     how: str
     token: int | None = None
     via_speech: int | None = None  # index of the reporting verb whose subject a pronoun took
+    #: How many of ``mentions`` are the phrase itself; the rest are partners set
+    #: beside it ("X, along with Y and Z, signed"), who act with it, not on each other.
+    principals: int | None = None
 
 
 @dataclass

@@ -169,6 +169,23 @@ def reported(tok: Token, lexicon: Lexicon) -> bool:
     return False
 
 
+PERSONAL_PRONOUNS = frozenset({"i", "we", "he", "she", "it", "they"})
+
+
+def own_intent(tok: Token, lexicon: Lexicon) -> bool:
+    """True when a speaker reports what they themselves will do ("X said it would lift ...").
+
+    The reported clause's subject is a personal pronoun, which stands for the
+    speaker; "X will act, an official said" is a report about X, not X's own
+    statement.
+    """
+    node = tok
+    while node.dep_ in ("conj", "xcomp") and node.head.i != node.i:
+        node = node.head
+    subject = next((c for c in node.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+    return subject is not None and subject.lower_ in PERSONAL_PRONOUNS and reported(tok, lexicon)
+
+
 QUOTES = frozenset({'"', "\u201c", "\u201d", "``", "''"})
 
 

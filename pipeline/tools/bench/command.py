@@ -16,7 +16,8 @@ import orjson
 
 from pipeline.settings import Settings
 from pipeline.tools.bench.articles import load_articles, rss_window, word_count
-from pipeline.tools.bench.limit import load_analyzer, measure_limit
+from pipeline.tools.bench.coding import format_coding, measure_coding
+from pipeline.tools.bench.limit import load_analyzer, measure_limit, valid_articles
 from pipeline.tools.bench.measure import measure_pipeline
 from pipeline.tools.bench.report import format_table, load_text, machine_facts
 from pipeline.tools.bench.stats import check_targets, median_of_runs
@@ -88,6 +89,20 @@ def _add_phase_options(parser: argparse.ArgumentParser) -> None:
         "phase (needs py-spy)",
     )
     parser.add_argument(
+        "--verbs",
+        type=Path,
+        nargs="+",
+        default=(),
+        metavar="FILE",
+        help="CAMEO verb dictionaries: also code the parsed articles with them loaded and "
+        "report the code stage's CPU per article both ways, and their load time",
+    )
+    parser.add_argument(
+        "--coding-only",
+        action="store_true",
+        help="measure only the CPU per article of parse, enrich and code (no broker)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=Path("bench-results.json"),
@@ -124,8 +139,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         f"{args.runs} run(s); load {load_text()}",
         file=sys.stderr,
     )
-    analyzer = None if args.skip_limit else load_analyzer(settings)
+    for path in args.verbs:
+        if not path.is_file():
+            print(f"dipwire bench: no such verb dictionary: {path}", file=sys.stderr)
+            return 2
+    analyzer = None if args.skip_limit and not args.coding_only else load_analyzer(settings)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    if analyzer is not None:
+        print("bench: code stage's share (parse once, code both ways) ...", file=sys.stderr)
+        coding = measure_coding(analyzer, settings, valid_articles(settings, articles), args.verbs)
+        report["coding"] = coding
+        _write(args.out, report)
+        print(format_coding(coding), file=sys.stderr if not args.coding_only else sys.stdout)
+        if args.coding_only:
+            print(f"\nreport written to {args.out}", file=sys.stderr)
+            return 0
     for number in range(1, args.runs + 1):
         outcome = run_once(number, args, settings, analyzer, articles, worker_counts)
         report["runs"].append(outcome)

@@ -27,22 +27,8 @@ def measure_limit(
 ) -> dict[str, Any]:
     """Time the NLP chain over the validated articles, batched as the stages batch them."""
     from pipeline import __version__
-    from pipeline.codec import Rejected, decode_article
-    from pipeline.models import Article, utcnow
 
-    now = utcnow()
-    valid: list[Article] = []
-    for _, message in tagged(articles, "limit"):
-        article = decode_article(
-            message,
-            max_message_bytes=min(settings.max_input_bytes, settings.max_message_bytes),
-            max_body_bytes=settings.max_body_bytes,
-            now=now,
-        )
-        if not isinstance(article, Rejected):
-            valid.append(article)
-    if not valid:
-        raise BenchError("no article passed validation; nothing to measure")
+    valid = valid_articles(settings, articles)
     # One warm-up batch: the first call of each model allocates its buffers.
     _chain(analyzer, valid[: settings.batch_size], settings.batch_size, __version__)
     started = time.perf_counter()
@@ -61,6 +47,27 @@ def measure_limit(
         "articles_per_cpu_s": len(valid) / max(cpu_used, 1e-9),
         "words_per_s": words / seconds,
     }
+
+
+def valid_articles(settings: Settings, articles: Sequence[dict[str, Any]]) -> list[Any]:
+    """The articles the validate stage would pass, as :class:`~pipeline.models.Article`."""
+    from pipeline.codec import Rejected, decode_article
+    from pipeline.models import Article, utcnow
+
+    now = utcnow()
+    valid: list[Article] = []
+    for _, message in tagged(articles, "limit"):
+        article = decode_article(
+            message,
+            max_message_bytes=min(settings.max_input_bytes, settings.max_message_bytes),
+            max_body_bytes=settings.max_body_bytes,
+            now=now,
+        )
+        if not isinstance(article, Rejected):
+            valid.append(article)
+    if not valid:
+        raise BenchError("no article passed validation; nothing to measure")
+    return valid
 
 
 def _chain(analyzer: Any, articles: Sequence[Any], batch_size: int, version: str) -> int:

@@ -10,6 +10,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pipeline.tools.bench.coding import format_coding
+
 PACKAGES = (
     "dipwire",
     "faust-streaming",
@@ -68,6 +70,8 @@ def format_table(report: Mapping[str, Any]) -> str:
     last_run = (report.get("runs") or [{}])[-1]
     for workers, result in sorted(median.get("pipeline", {}).items()):
         lines.extend(_pipeline_lines(workers, result, last_run))
+    if "coding" in report:
+        lines += ["", format_coding(report["coding"])]
     lines.append("")
     lines.append("targets:")
     for check in report.get("targets", []):
@@ -75,7 +79,19 @@ def format_table(report: Mapping[str, Any]) -> str:
         lines.append(
             f"  {check['target']:44} {check['want']:>8}  {_fmt(check['value'], '.3f'):>8}  {state}"
         )
+    coding = report.get("coding", {})
+    row = coding.get("with_verbs", coding.get("own"))
+    if row is not None:
+        met = "met" if row["share_of_parse"] <= CODE_SHARE_TARGET else "MISSED"
+        want = f"<= {CODE_SHARE_TARGET:.2f}"
+        share = row["share_of_parse"]
+        lines.append(f"  {'code stage CPU / parse CPU':44} {want:>8}  {share:8.3f}  {met}")
     return "\n".join(lines)
+
+
+CODE_SHARE_TARGET = 0.15
+"""Coding an article (with the reference verb files, when given) costs at most this share
+of its parse."""
 
 
 def _speed_lines(median: Mapping[str, Any]) -> list[str]:

@@ -33,7 +33,7 @@ from pipeline.tools.evaluation.records import (
     Triple,
     part_of,
 )
-from pipeline.tools.evaluation.scoring import Counts, Share, multiset_counts
+from pipeline.tools.evaluation.scoring import CALIBRATION_BINS, Counts, Share, multiset_counts
 
 WHOLE_CODE_PREFIXES = ("IGO", "NGO", "MNC", "---")
 """Actor codes whose first three letters are no country: the whole code stands for it.
@@ -171,6 +171,14 @@ COUNTRY_TIERS = ("full", "root", "country")
 """Pairing for location and date: same sentence, root and countries, best match first."""
 
 
+def place_agrees(gold: str, predicted: str | None) -> bool:
+    """Whether one place name holds the other ("Sharm el-Sheikh, Egypt" holds "Sharm el-Sheikh")."""
+    if predicted is None:
+        return False
+    a, b = gold.casefold().strip(), predicted.casefold().strip()
+    return bool(a) and bool(b) and (a in b or b in a)
+
+
 def date_agrees(gold: str, predicted: date | None) -> bool:
     """Whether ``predicted`` is ``gold`` at the gold's precision (``2015`` matches 2015-06-09)."""
     return predicted is not None and predicted.isoformat()[: len(gold)] == gold
@@ -185,6 +193,8 @@ class ArticleSummary:
     gold_countryless: Share = field(default_factory=Share)
     located_gold: Share = field(default_factory=Share)
     located_predicted: Share = field(default_factory=Share)
+    located_matched: Share = field(default_factory=Share)
+    place_agrees: Share = field(default_factory=Share)
     dated: Share = field(default_factory=Share)
     dated_or_story: Share = field(default_factory=Share)
     articles: int = 0
@@ -211,6 +221,9 @@ class ArticleSummary:
             match = paired.get(n)
             located = match is not None and match.location is not None
             self.located_gold.count(located, among=gold.location is not None)
+            if match is not None and gold.location is not None:
+                self.located_matched.count(located)
+                self.place_agrees.count(located and place_agrees(gold.location, match.location))
             if gold.date is not None:
                 when = None if match is None else match.event_date
                 self.dated.count(date_agrees(gold.date, when))
@@ -234,6 +247,8 @@ class ArticleSummary:
             "location": {
                 "gold_located": self.located_gold.as_dict(),
                 "predicted_located": self.located_predicted.as_dict(),
+                "matched_located": self.located_matched.as_dict(),
+                "matched_place_agrees": self.place_agrees.as_dict(),
             },
             "event_date": {
                 "equal": self.dated.as_dict(),
@@ -278,27 +293,72 @@ def _event(start: int, sentence: str, triple: Triple, trigger: str) -> dict[str,
 
 
 def worst_articles(results: Sequence[ArticleResult], limit: int = 25) -> list[dict[str, Any]]:
-    """The articles with the most errors at the full level, with missed and spurious events."""
+    """The articles with the most errors at the full level, with what went wrong.
+
+    ``missed`` and ``spurious`` are the events left unpaired at the country
+    level (the headline figure); ``near`` pairs a predicted event with the
+    gold event it matches on sentence, root and countries but not in full.
+    """
     scored = [(r, r.counts("full")) for r in results]
     scored = [(r, c) for r, c in scored if c.fp + c.fn > 0]
     scored.sort(key=lambda rc: (-(rc[1].fp + rc[1].fn), rc[0].id))
     out: list[dict[str, Any]] = []
     for r, counts in scored[:limit]:
-        pairs = r.pairs(("full",))
+        pairs = r.pairs(COUNTRY_TIERS)
         paired_p = {p for p, _ in pairs}
         paired_g = {g for _, g in pairs}
-        missed = [
-            _event(g.start, g.sentence, g.triple, g.trigger)
-            for n, g in enumerate(r.gold.events)
-            if n not in paired_g
-        ]
-        spurious = [
-            _event(p.sentence_start, p.sentence, (p.source, p.target, p.code), p.trigger)
-            for n, p in enumerate(r.predicted)
-            if n not in paired_p
-        ]
-        out.append({"id": r.id, **counts.as_dict(), "missed": missed, "spurious": spurious})
+        missed = [_gold_event(g) for n, g in enumerate(r.gold.events) if n not in paired_g]
+        spurious = [_predicted_event(p) for n, p in enumerate(r.predicted) if n not in paired_p]
+        near = []
+        for p, g in pairs:
+            pred, gold = r.predicted[p], r.gold.events[g]
+            if (pred.source, pred.target, pred.code) != gold.triple:
+                near.append({**_predicted_event(pred), "gold": "/".join(gold.triple)})
+        out.append(
+            {"id": r.id, **counts.as_dict(), "missed": missed, "spurious": spurious, "near": near}
+        )
     return out
+
+
+def article_calibration(
+    results: Sequence[ArticleResult], edges: Sequence[float] = CALIBRATION_BINS
+) -> list[dict[str, Any]]:
+    """Reliability of article events: per confidence bin, the share right at each level.
+
+    An event is right at a level when the one-to-one pairing (best match
+    first) pairs it with a gold event at that level or a stricter one.
+    """
+    rows: list[dict[str, Any]] = [
+        {"bin": f"[{lo:.1f}, {hi:.1f})", "low": lo, "n": 0, "conf": 0.0, "full": 0, "country": 0}
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True)
+    ]
+    for r in results:
+        full = {p for p, _ in r.pairs(("full",))}
+        country = {p for p, _ in r.pairs(COUNTRY_TIERS)}
+        for n, event in enumerate(r.predicted):
+            row = next((x for x in reversed(rows) if event.confidence >= x["low"]), rows[0])
+            row["n"] += 1
+            row["conf"] += event.confidence
+            row["full"] += n in full
+            row["country"] += n in country
+    return [
+        {
+            "bin": row["bin"],
+            "n": row["n"],
+            "mean_confidence": row["conf"] / row["n"] if row["n"] else None,
+            "full_precision": row["full"] / row["n"] if row["n"] else None,
+            "country_precision": row["country"] / row["n"] if row["n"] else None,
+        }
+        for row in rows
+    ]
+
+
+def _gold_event(g: GoldEvent) -> dict[str, Any]:
+    return _event(g.start, g.sentence, g.triple, g.trigger)
+
+
+def _predicted_event(p: Predicted) -> dict[str, Any]:
+    return _event(p.sentence_start, p.sentence, (p.source, p.target, p.code), p.trigger)
 
 
 def code_articles(

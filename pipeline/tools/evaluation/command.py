@@ -9,7 +9,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.tools.evaluation.articles import code_articles, summarize_articles, worst_articles
+from pipeline.tools.evaluation.articles import (
+    article_calibration,
+    code_articles,
+    summarize_articles,
+    worst_articles,
+)
 from pipeline.tools.evaluation.coding import code_records
 from pipeline.tools.evaluation.evidence import (
     cross_validated,
@@ -53,7 +58,6 @@ An option given replaces the dictionaries of that kind from the settings
 
 SENTENCE_ONLY = (
     ("subset", "--subset"),
-    ("calibration", "--calibration"),
     ("evidence", "--evidence"),
 )
 """Options that read what only sentence records have (actor_dictionary, confidence bins)."""
@@ -230,6 +234,8 @@ def article_report(args: argparse.Namespace, gold: Gold, analyzer: Any) -> dict[
     articles = [a for a in gold.articles if in_part(a.id, args.part)]
     results = code_articles(articles, analyzer)
     report = {"part": args.part, **summarize_articles(results)}
+    if args.calibration:
+        report["calibration"] = article_calibration(results)
     if args.errors:
         report["errors"] = worst_articles(results, args.errors)
     return report

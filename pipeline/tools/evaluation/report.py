@@ -77,10 +77,20 @@ def write_article_report(report: dict[str, Any], out: TextIO) -> None:
         "location:\n"
         f"  gold place, match has one  {_share(place['gold_located'])}\n"
         f"  predicted with one         {_share(place['predicted_located'])}\n"
+        f"  matched gold place, has one {_share(place['matched_located'])}\n"
+        f"  ... and names the place    {_share(place['matched_place_agrees'])}\n"
         "event date, of gold events with a date:\n"
         f"  match has it               {_share(when['equal'])}\n"
         f"  ... or the story date      {_share(when['equal_or_story_date'])}\n"
     )
+    if "calibration" in report:
+        out.write("\nreliability (predicted events by confidence)\n")
+        out.write(f"{'bin':<14}{'n':>5}{'mean conf':>11}{'full P':>9}{'country P':>11}\n")
+        for row in report["calibration"]:
+            out.write(
+                f"{row['bin']:<14}{row['n']:>5}{_fmt(row['mean_confidence']):>11}"
+                f"{_fmt(row['full_precision']):>9}{_fmt(row['country_precision']):>11}\n"
+            )
     for err in report.get("errors", []):
         out.write(f"\n{err['id']}  tp/fp/fn {err['tp']}/{err['fp']}/{err['fn']}\n")
         for kind in ("missed", "spurious"):
@@ -88,6 +98,10 @@ def write_article_report(report: dict[str, Any], out: TextIO) -> None:
                 what = f"{e['source']}/{e['target']}/{e['code']}"
                 out.write(f"  {kind:<9}@{e['start']:<6} {what:<22} {e['trigger']!r}\n")
                 out.write(f"{'':>19}{_clip(e['sentence'])}\n")
+        for e in err.get("near", []):
+            what = f"{e['source']}/{e['target']}/{e['code']}"
+            gold = e["gold"]
+            out.write(f"  near     @{e['start']:<6} {what:<22} {e['trigger']!r} (gold {gold})\n")
 
 
 def _clip(text: str, width: int = 100) -> str:

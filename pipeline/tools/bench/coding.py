@@ -1,0 +1,109 @@
+"""The code stage's share: CPU per article of parse, enrich and code, with and without verb files.
+
+The articles are parsed and enriched once; the same enriched articles are then
+coded by the worker's analyzer (the project's own lexicon and the configured
+dictionaries) and, when verb dictionaries are given, by a second analyzer that
+loads them too, side by side in one run. What loading the verb dictionaries
+costs is timed on its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pipeline.settings import Settings
+
+
+def measure_coding(
+    analyzer: Any, settings: Settings, articles: Sequence[Any], verbs: Sequence[Path] = ()
+) -> dict[str, Any]:
+    """CPU seconds per article of each step, and the code stage's share of the parse."""
+    from pipeline import __version__
+    from pipeline.models import utcnow
+
+    batch = settings.batch_size
+    parse_cpu, enrich_cpu, enriched = 0.0, 0.0, []
+    for start in range(0, len(articles), batch):
+        cpu = time.process_time()
+        annotated = analyzer.annotate(articles[start : start + batch])
+        parse_cpu += time.process_time() - cpu
+        cpu = time.process_time()
+        enriched += analyzer.enrich(annotated)
+        enrich_cpu += time.process_time() - cpu
+    n = len(enriched)
+    now = utcnow()
+    report: dict[str, Any] = {
+        "articles": n,
+        "parse_cpu_ms": 1000 * parse_cpu / n,
+        "enrich_cpu_ms": 1000 * enrich_cpu / n,
+        "own": _code_all(analyzer, enriched, __version__, now),
+    }
+    report["own"]["share_of_parse"] = report["own"]["cpu_ms"] / report["parse_cpu_ms"]
+    if verbs:
+        loaded, load_s = _with_verbs(settings, verbs)
+        report["verb_dictionaries"] = [str(p) for p in verbs]
+        report["verb_load_s"] = load_s
+        report["with_verbs"] = _code_all(loaded, enriched, __version__, now)
+        share = report["with_verbs"]["cpu_ms"] / report["parse_cpu_ms"]
+        report["with_verbs"]["share_of_parse"] = share
+    return report
+
+
+def _code_all(analyzer: Any, enriched: Sequence[Any], version: str, now: Any) -> dict[str, Any]:
+    # A warm-up pass: the first sight of a verb builds its pattern index, once a
+    # worker's life; the steady state is what a stream pays per article.
+    for item in enriched:
+        analyzer.code(item, pipeline_version=version, emitted_at=now)
+    cpu = time.process_time()
+    events = sum(
+        len(analyzer.code(item, pipeline_version=version, emitted_at=now)) for item in enriched
+    )
+    used = time.process_time() - cpu
+    return {"cpu_ms": 1000 * used / len(enriched), "events": events}
+
+
+def _with_verbs(settings: Settings, verbs: Sequence[Path]) -> tuple[Any, float]:
+    """An analyzer for enrich and code with ``verbs`` loaded; the CPU seconds the verbs took."""
+    from pipeline.nlp import Analyzer, NlpConfig
+
+    base = NlpConfig.from_settings(settings)
+    cpu = time.process_time()
+    Analyzer.load(base, parse=False)
+    without = time.process_time() - cpu
+    cpu = time.process_time()
+    config = dataclasses.replace(
+        base,
+        verb_dictionaries=tuple(verbs),
+        verb_dictionaries_strict=False,
+    )
+    loaded = Analyzer.load(config, parse=False)
+    with_verbs = time.process_time() - cpu
+    load_s = max(with_verbs - without, 0.0)
+    print(f"bench: verb dictionaries loaded in {load_s:.1f} s of CPU", file=sys.stderr)
+    return loaded, load_s
+
+
+def format_coding(report: dict[str, Any]) -> str:
+    """The table of the code stage's share."""
+    lines = [
+        f"code stage, CPU per article over {report['articles']} articles",
+        f"  parse (spaCy, actors)        {report['parse_cpu_ms']:8.1f} ms",
+        f"  enrich (topics, tone)        {report['enrich_cpu_ms']:8.1f} ms",
+        _code_line("own lexicon", report["own"]),
+    ]
+    if "with_verbs" in report:
+        lines.append(_code_line("+ reference verb files", report["with_verbs"]))
+        lines.append(f"  loading the verb files       {report['verb_load_s']:8.1f} s")
+    return "\n".join(lines)
+
+
+def _code_line(label: str, row: dict[str, Any]) -> str:
+    return (
+        f"  code, {label:<22} {row['cpu_ms']:8.1f} ms  "
+        f"({100 * row['share_of_parse']:.1f}% of the parse; {row['events']} events)"
+    )
