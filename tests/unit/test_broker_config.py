@@ -262,6 +262,7 @@ def test_embedded_broker_gets_fast_group_settings_and_at_least_once() -> None:
         "broker_rebalance_timeout": 2.0,
         "consumer_group_instance_id": None,
         "processing_guarantee": "at_least_once",
+        "producer_max_batch_size": 1,
     }
 
 
@@ -281,3 +282,4 @@ def test_faust_accepts_the_embedded_broker_settings() -> None:
     assert conf.broker_rebalance_timeout == 2.0
     assert conf.consumer_group_instance_id is None
     assert conf.processing_guarantee.value == "at_least_once"
+    assert conf.producer_max_batch_size == 1
