@@ -69,8 +69,17 @@ def _stop_timed(worker: WorkerProcess, grace: float = 60.0) -> float:
 def _assigned(log: str, topic: str) -> set[int]:
     """The partitions of ``topic`` a worker's log says it was given last."""
     found: set[int] = set()
-    for match in re.finditer(re.escape(topic) + r"\s*\|\s*\{([0-9, ]*)\}", log):
-        found = {int(p) for p in match.group(1).split(",") if p.strip()}
+    # The worker's own line ("assigned partitions: T | {0, 2}") and aiokafka's
+    # ("Setting newly assigned partitions {TopicPartition(topic='T', partition=0), ...}").
+    for line in log.splitlines():
+        if "assigned partitions" not in line:
+            continue
+        mine = re.search(re.escape(topic) + r"\s*\|\s*\{([0-9, ]*)\}", line)
+        theirs = re.findall(r"topic='" + re.escape(topic) + r"', partition=(\d+)", line)
+        if mine is not None:
+            found = {int(p) for p in mine.group(1).split(",") if p.strip()}
+        elif "Setting newly assigned" in line:
+            found = {int(p) for p in theirs}
     return found
 
 
