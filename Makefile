@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit agents integration deploy-tests schemas bench eval clean venv system-deps
+.PHONY: demo test lint typecheck unit agents integration deploy-tests schemas bench eval clean venv system-deps examples
 
 venv: $(STAMP)
 
@@ -53,11 +53,16 @@ test: venv system-deps lint typecheck
 schemas: venv
 	$(BIN)/dipwire schemas
 
+# The Node example consumer's dependencies, from its lock file, into examples/node/node_modules
+# (the integration test does the same when they are missing).
+examples:
+	cd examples/node && npm ci --no-audit --no-fund
+
 bench: venv
 	$(BIN)/dipwire bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache examples/node/node_modules
 
 # Deployment artefacts checked by the real tools, beside the unit tests that
 # run in `make test`: promtool, Debian's docker-compose (a second compose

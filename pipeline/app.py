@@ -22,6 +22,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from pipeline import __version__
 from pipeline.broker.quirks import faust_broker_settings
 from pipeline.broker.security import faust_security_settings
+from pipeline.health import Health
 from pipeline.metrics import Metrics, create_metrics
 from pipeline.settings import Settings
 from pipeline.stages.agents import Sink, TopicSink, make_agent
@@ -33,6 +34,7 @@ from pipeline.stages.extract import Annotator, ExtractStage
 from pipeline.stages.lane import LongLane
 from pipeline.stages.validate import Deduper, ValidateStage
 from pipeline.topics import Role, TopicNames
+from pipeline.watch import Watch, progress_recorder
 
 FAUST_METRICS_PREFIX = "dipwire_faust"
 """Faust's own sensor metrics start with this, beside the pipeline's ``dipwire_*``."""
@@ -55,6 +57,7 @@ class Pipeline:
     stages: tuple[Stage, ...]
     topics: TopicNames
     metrics: Metrics
+    health: Health
 
 
 def build_stages(
@@ -143,6 +146,26 @@ def _long_lane(settings: Settings, lane: Stage | None) -> LongLane | None:
     return LongLane(lane, pool, settings.long_article_bytes)
 
 
+def _watch(
+    app: faust.App,
+    settings: Settings,
+    stages: tuple[Stage, ...],
+    names: TopicNames,
+    health: Health,
+    metrics: Metrics,
+) -> None:
+    """``/healthz``, ``/readyz`` and the lag and broker watches (``pipeline.watch``)."""
+    children = [s for s in stages if isinstance(s, ChildStage)]
+    Watch(
+        app,
+        health,
+        metrics,
+        {stage.id: names.of(stage.input_role) for stage in stages},
+        stall_seconds=settings.stall_seconds,
+        children_alive=lambda: all(child.alive() for child in children),
+    ).install()
+
+
 def create_pipeline(
     settings: Settings,
     analyzer: NlpSteps,
@@ -152,7 +175,7 @@ def create_pipeline(
     extract: Stage | None = None,
     lane: Stage | None = None,
 ) -> Pipeline:
-    """Create the Faust app with one agent per stage, ``/metrics`` and ``/healthz``.
+    """Create the Faust app with one agent per stage, ``/metrics``, ``/healthz`` and ``/readyz``.
 
     ``sink`` replaces publishing to Kafka (agent tests pass a ``ListSink``);
     ``extract`` replaces the in-process extract stage (see ``build_stages``);
@@ -175,6 +198,8 @@ def create_pipeline(
     # ~0.15 s). The GIL lets one of them run Python at a time; the parse gets a core
     # of its own when ``extract`` is a ``ChildStage`` (its thread only waits).
     stages = build_stages(settings, analyzer, extract=extract)
+    health = Health()
+    on_progress = progress_recorder(health, metrics)
 
     highwater = _highwater(app)
     long_lane = _long_lane(settings, lane)
@@ -193,11 +218,9 @@ def create_pipeline(
             chunk_bytes=(settings.parse_chunk_bytes or None) if stage.id == "extract" else None,
             max_message_bytes=settings.max_message_bytes,
             lane=long_lane if stage.id == "extract" else None,
+            on_progress=on_progress,
         )
         app.agent(topics[stage.input_role], name=stage.id, concurrency=concurrency)(agent_fn)
 
-    @app.page("/healthz")
-    async def healthz(web: Any, request: Any) -> Any:
-        return web.json({"status": "ok", "app": settings.app_id, "version": __version__})
-
-    return Pipeline(app=app, stages=stages, topics=names, metrics=metrics)
+    _watch(app, settings, stages, names, health, metrics)
+    return Pipeline(app=app, stages=stages, topics=names, metrics=metrics, health=health)

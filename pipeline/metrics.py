@@ -42,6 +42,10 @@ class Metrics:
     publish_retries: Counter
     consumer_lag: Gauge
     last_event_timestamp: Gauge
+    stage_last_progress: Gauge
+    broker_up: Gauge
+    broker_probe_failures: Counter
+    log_lines_suppressed: Counter
 
 
 def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
@@ -50,7 +54,12 @@ def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:
     Tests pass a fresh ``CollectorRegistry`` so that runs do not share counts.
     """
     reg = REGISTRY if registry is None else registry
-    return Metrics(**_stage_metrics(reg), **_event_metrics(reg), **_article_metrics(reg))
+    return Metrics(
+        **_stage_metrics(reg),
+        **_event_metrics(reg),
+        **_article_metrics(reg),
+        **_health_metrics(reg),
+    )
 
 
 def _stage_metrics(reg: CollectorRegistry) -> dict[str, Any]:
@@ -170,6 +179,34 @@ def _article_metrics(reg: CollectorRegistry) -> dict[str, Any]:
             "dipwire_publish_retries",
             "Outputs sent again after a retriable publish error (one per output and attempt).",
             ["stage"],
+            registry=reg,
+        ),
+    }
+
+
+def _health_metrics(reg: CollectorRegistry) -> dict[str, Any]:
+    """What readiness is judged on: each stage's last progress, the broker, the quieted log."""
+    return {
+        "stage_last_progress": Gauge(
+            "dipwire_stage_last_progress_timestamp_seconds",
+            "Unix time a stage last finished (published) a batch.",
+            ["stage"],
+            registry=reg,
+        ),
+        "broker_up": Gauge(
+            "dipwire_broker_up",
+            "1 when the broker answered the worker's last probe, 0 when it did not.",
+            registry=reg,
+        ),
+        "broker_probe_failures": Counter(
+            "dipwire_broker_probe_failures",
+            "Probes of the broker (a metadata request) that failed or timed out.",
+            registry=reg,
+        ),
+        "log_lines_suppressed": Counter(
+            "dipwire_log_lines_suppressed",
+            "Repeated log lines of the Kafka clients and Faust left out of the log.",
+            ["logger"],
             registry=reg,
         ),
     }

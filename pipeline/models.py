@@ -19,7 +19,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 SCHEMA_VERSION = 4
-"""Bumped whenever a field changes meaning or shape or a field is added.
+"""The major version of every message schema: the payload's ``schema_version``.
+
+Bumped only for a change a reader cannot ignore: a field removed, renamed,
+made required, or changed in type or meaning; a value added to a closed set
+(``Literal``); a constraint tightened. Adding an optional field is a minor
+change (:data:`SCHEMA_MINOR`). Until version 4 every change bumped this number.
 
 2: ``AnnotatedArticle.tokens`` became columnar (``Tokens``); readers still
 accept the list of token objects of version 1.
@@ -29,6 +34,14 @@ version-2 events still read.
 4: ``DiplomaticEvent`` gained ``event_date_precision`` (whether ``event_date``
 names a day, or the first day of the month or year the sentence names:
 "in 1979" is 1979-01-01, ``year``); optional, so version-3 events still read.
+"""
+
+SCHEMA_MINOR = 0
+"""The minor version: bumped when a message gains an optional field (or an open-ended
+value, such as a new CAMEO code or topic label), reset when :data:`SCHEMA_VERSION` is
+bumped. Readers of the same major ignore fields they do not know: every model reads
+with ``extra="ignore"`` and the published JSON Schemas allow additional properties.
+Published as ``MAJOR.MINOR`` in each record's ``dipwire-schema-version`` header.
 """
 
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
@@ -43,8 +56,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+MESSAGE_CONFIG = ConfigDict(frozen=True, extra="ignore")
+"""Every message model and its parts: immutable; an unknown field (from a newer minor
+version) is ignored, never an error. Unknown keyword arguments in our own code are
+caught by mypy (``init_forbid_extra`` of the pydantic plugin)."""
+
+
 class _Message(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = MESSAGE_CONFIG
 
     schema_version: int = SCHEMA_VERSION
 
@@ -52,7 +71,7 @@ class _Message(BaseModel):
 class Span(BaseModel):
     """Character offsets ``[start, end)`` into the article body."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = MESSAGE_CONFIG
 
     start: int = Field(ge=0)
     end: int = Field(ge=0)
@@ -107,7 +126,7 @@ class Tokens(BaseModel):
     wire and ten times faster to validate (the later stages read it twice).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = MESSAGE_CONFIG
 
     text: list[str] = Field(default_factory=list)
     ws: list[bool] = Field(
@@ -151,7 +170,7 @@ class Tokens(BaseModel):
 class ActorRef(BaseModel):
     """A coded actor: a mention of a state, organisation, group or person."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = MESSAGE_CONFIG
 
     text: str = Field(description="The words of the mention as they stand in the body.")
     name: str = Field(description="Canonical name of the entity the mention resolves to.")
@@ -177,7 +196,7 @@ class ActorRef(BaseModel):
 class Location(BaseModel):
     """A place named in the evidence sentence."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = MESSAGE_CONFIG
 
     text: str
     country: str | None = None
@@ -189,7 +208,7 @@ class Location(BaseModel):
 class TopicScore(BaseModel):
     """One label of the topic taxonomy with its score in ``[0, 1]``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = MESSAGE_CONFIG
 
     topic: str
     score: float = Field(ge=0.0, le=1.0)
@@ -198,7 +217,7 @@ class TopicScore(BaseModel):
 class Tone(BaseModel):
     """VADER compound in ``[-1, 1]`` and the same on GDELT's ``[-100, 100]`` scale."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = MESSAGE_CONFIG
 
     compound: float = Field(ge=-1.0, le=1.0)
     gdelt: float = Field(ge=-100.0, le=100.0)
@@ -209,7 +228,7 @@ class Tone(BaseModel):
 class Sentence(BaseModel):
     """A sentence of the body with its span and, after the enrich stage, its tone and topics."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = MESSAGE_CONFIG
 
     span: Span
     token_start: int
@@ -221,7 +240,7 @@ class Sentence(BaseModel):
 class StageTiming(BaseModel):
     """Seconds one stage spent on one article (its share of the batch)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = MESSAGE_CONFIG
 
     stage: str
     seconds: float = Field(ge=0.0)
@@ -251,7 +270,7 @@ class EnrichedArticle(AnnotatedArticle):
 class EventTone(BaseModel):
     """Tone around one event."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = MESSAGE_CONFIG
 
     sentence: Tone
     document: Tone
@@ -266,7 +285,7 @@ Modality = Literal["asserted", "future", "intent", "hypothetical", "reported"]
 class Provenance(BaseModel):
     """The lexicon entry that coded an event: where to look to see why, and to fix it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = MESSAGE_CONFIG
 
     lexicon: str = Field(
         description="The project's own lexicon file (e.g. verbs.toml) or the name of a "
@@ -366,6 +385,10 @@ def render_schemas() -> dict[str, str]:
     for name, model in MESSAGE_MODELS.items():
         schema = model.model_json_schema()
         schema["$id"] = f"urn:dipwire:schema:v{SCHEMA_VERSION}:{name}"
+        schema["$comment"] = (
+            f"dipwire schema {SCHEMA_VERSION}.{SCHEMA_MINOR}: a later minor version may add "
+            "optional fields; ignore properties you do not know"
+        )
         rendered[f"{name}.schema.json"] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
     return rendered
 

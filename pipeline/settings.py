@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     embedded_broker: bool | None = Field(
         default=None,
         description="Treat the broker as the embedded one (apply its workarounds). "
-        "Unset: true exactly when KAFKA_BOOTSTRAP_SERVERS is unset.",
+        "Unset: true when KAFKA_BOOTSTRAP_SERVERS is unset, and for a worker whose broker's "
+        "metadata names the embedded broker.",
     )
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
@@ -39,6 +40,12 @@ class Settings(BaseSettings):
     kafka_ssl_certfile: Path | None = None
     kafka_ssl_keyfile: Path | None = None
     kafka_ssl_key_password: SecretStr | None = None
+    bootstrap_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a command waits for Kafka to answer its first request before it "
+        "stops with exit status 3.",
+    )
     max_message_bytes: int = Field(
         default=1_048_576 * 12,
         gt=0,
@@ -74,7 +81,27 @@ class Settings(BaseSettings):
         "not wait for its parse; 0 turns the lane off. Only with DIPWIRE_NLP_PROCESSES above 0 "
         "and at_least_once.",
     )
-    log_level: str = "INFO"
+    stop_seconds: float = Field(
+        default=25.0,
+        gt=0,
+        description="On SIGTERM a worker stops fetching, finishes and publishes what it holds, "
+        "commits and leaves its group; past this many seconds it exits anyway (what it held "
+        "is then replayed by the next owner).",
+    )
+    stall_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="/readyz fails when a stage has had lag without finishing a batch for "
+        "longer than this.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO", description="Log level; DEBUG also shows tracebacks of user errors."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: one line per record for people; json: one JSON object per line "
+        "for a log shipper.",
+    )
 
     # --- input limits -----------------------------------------------------
     max_body_bytes: int = Field(default=1_000_000, gt=0, description="Larger bodies dead-letter.")
@@ -138,6 +165,17 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [Path(p) for p in value.replace(",", ":").split(":") if p.strip()]
         return value
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _level_name(cls, value: object) -> object:
+        """Accept any case, and ``WARN`` for ``WARNING``, as the logging module does."""
+        if not isinstance(value, str):
+            return value
+        if value.strip().upper() in ("DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL"):
+            value = value.strip().upper()
+            return "WARNING" if value == "WARN" else value
+        return value.strip().lower()
 
     @property
     def starts_broker(self) -> bool:

@@ -32,15 +32,18 @@ log = logging.getLogger(__name__)
 
 def run_worker(settings: Settings) -> int:
     """Prepare topics, load the NLP once, and run the Faust worker in this process."""
-    import faust
-
+    from pipeline import rebalance
     from pipeline.app import create_pipeline
     from pipeline.broker.admin import create_pipeline_topics
     from pipeline.broker.quirks import apply_embedded_quirks
     from pipeline.nlp import Analyzer, NlpConfig
+    from pipeline.preflight import prepare_worker
+    from pipeline.shutdown import DrainingWorker
 
+    settings = prepare_worker(settings)
     if settings.embedded:
         apply_embedded_quirks()
+    rebalance.apply()
     create_pipeline_topics(settings)
     config = NlpConfig.from_settings(settings)
     started = time.perf_counter()
@@ -58,7 +61,18 @@ def run_worker(settings: Settings) -> int:
             f"in {settings.nlp_processes} child process(es)" if child else "in this process",
         )
         pipeline = create_pipeline(settings, analyzer, extract=child, lane=lane)
-        worker = faust.Worker(pipeline.app, loglevel=settings.log_level, quiet=True)
+        # override_logging=False: the CLI's logging (pipeline.logs) stays the one format.
+        # Faust drops its terminal spinner only when it sets logging up itself; without
+        # that the spinner's escape codes would land in the log.
+        worker = DrainingWorker(
+            pipeline.app,
+            health=pipeline.health,
+            stop_seconds=settings.stop_seconds,
+            loglevel=settings.log_level,
+            quiet=True,
+            override_logging=False,
+        )
+        worker.spinner = None
         worker.execute_from_commandline()
     except SystemExit as exc:
         return int(exc.code or 0)

@@ -44,12 +44,12 @@ def wait_for_kafka(
         remaining_ms = max(int((deadline - time.monotonic()) * 1000), 100)
         try:
             # Bootstrapping does the ApiVersions exchange; list_topics is a metadata request.
-            admin = KafkaAdminClient(
-                bootstrap_servers=bootstrap,
-                bootstrap_timeout_ms=remaining_ms,
-                request_timeout_ms=min(remaining_ms, 5000),
+            options = {
                 **dict(client_kwargs or {}),
-            )
+                "bootstrap_timeout_ms": remaining_ms,
+                "request_timeout_ms": min(remaining_ms, 5000),
+            }
+            admin = KafkaAdminClient(bootstrap_servers=bootstrap, **options)
         except (KafkaError, OSError) as exc:
             last_error = exc
             time.sleep(0.05)

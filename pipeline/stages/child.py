@@ -28,6 +28,7 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
 from pipeline.codec import Rejected
+from pipeline.logs import current_setup, setup_logging
 from pipeline.stages.base import BatchResult, Record, Stage, record_key_id, reject
 from pipeline.topics import Role
 
@@ -41,8 +42,10 @@ PARENT_CHECK_SECONDS = 1.0
 """How often the child checks that its worker is still alive."""
 
 
-def _start_child(factory: Callable[[], Stage]) -> None:
+def _start_child(factory: Callable[[], Stage], log_setup: tuple[str, str] | None = None) -> None:
     global _stage
+    if log_setup is not None:  # the worker's log format, not a child's own
+        setup_logging(*log_setup)
     # Ctrl-C reaches the whole process group; the worker decides when the child stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(
@@ -120,6 +123,15 @@ class ChildStage:
         """The process id of a child (starts one if needed)."""
         return self._executor().submit(os.getpid).result()
 
+    def alive(self) -> bool:
+        """True unless a started child process has died (a restart is then due or under way)."""
+        with self._lock:
+            pool = self._pool
+        if pool is None:
+            return True
+        processes = getattr(pool, "_processes", None) or {}
+        return all(process.is_alive() for process in list(processes.values()))
+
     def close(self) -> None:
         """Stop the children (waits for batches in progress)."""
         with self._lock:
@@ -168,7 +180,7 @@ class ChildStage:
                     max_workers=self.processes,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start_child,
-                    initargs=(self._factory,),
+                    initargs=(self._factory, current_setup()),
                 )
             return self._pool
 

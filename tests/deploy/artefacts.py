@@ -56,6 +56,7 @@ EXPECTED_ALERTS = frozenset(
         "DipwireWorkerDown",
         "DipwireNoWorkerUp",
         "DipwireConsumerLagHigh",
+        "DipwireStageStalled",
         "DipwireDeadLetterRateHigh",
         "DipwireIngestToEmitLatencyHigh",
         "DipwireNoEventsEmitted",

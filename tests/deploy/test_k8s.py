@@ -5,6 +5,7 @@ and checked against the settings; its topic job run under /bin/sh.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from pipeline import topics
 from tests.deploy.artefacts import (
     K8S_DIR,
     K8S_VERSIONS,
+    README,
     dockerfile_stages,
     run_topic_script,
     secret_env_names,
@@ -101,9 +103,10 @@ def test_k8s_deployment_matches_config_and_image(monkeypatch: pytest.MonkeyPatch
     }
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports["web"] == settings.web_port
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+    paths = {"startupProbe": "/healthz", "livenessProbe": "/healthz", "readinessProbe": "/readyz"}
+    for probe, path in paths.items():
         get = container[probe]["httpGet"]
-        assert get["path"] == "/healthz" and get["port"] == "web", probe
+        assert get["path"] == path and get["port"] == "web", probe
     resources = container["resources"]
     assert set(resources) == {"requests", "limits"}
     assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}
@@ -129,6 +132,7 @@ def test_k8s_service_scrapes_the_workers(monkeypatch: pytest.MonkeyPatch) -> Non
     assert service["spec"]["selector"].items() <= pod_labels.items()
     (port,) = service["spec"]["ports"]
     assert port["targetPort"] == "web" and port["port"] == settings.web_port
+    assert service["spec"]["publishNotReadyAddresses"] is True
     annotations = service["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
     assert annotations["prometheus.io/port"] == str(settings.web_port)
@@ -155,3 +159,43 @@ def test_k8s_topic_job_creates_every_topic(tmp_path: Path, monkeypatch: pytest.M
     assert f"sasl.mechanism={settings.kafka_sasl_mechanism}" in props
     assert settings.kafka_sasl_password is not None
     assert f'password="{settings.kafka_sasl_password.get_secret_value()}"' in props
+
+
+def _cpu(quantity: str) -> float:
+    """A Kubernetes CPU quantity (``1250m``, ``2``) in cores."""
+    return int(quantity[:-1]) / 1000 if quantity.endswith("m") else float(quantity)
+
+
+def _memory(quantity: str) -> int:
+    """A memory quantity as Kubernetes (``1Gi``) or prose (``1 GiB``) writes it, in bytes."""
+    match = re.fullmatch(r"(\d+)\s*([KMG])i(?:B)?", quantity.strip())
+    assert match, f"not a binary memory quantity: {quantity!r}"
+    return int(match[1]) * 1024 ** "KMG".index(match[2]) * 1024
+
+
+def test_deploy_readme_states_the_deployments_resources() -> None:
+    (deployment,) = k8s_kind("Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    requests, limits = container["resources"]["requests"], container["resources"]["limits"]
+    text = README.read_text(encoding="utf-8")
+    stated = re.search(
+        r"\*\*Resources\*\*: requests (\S+) CPU / ([\d.]+ \w+), limits (\S+) CPU / ([\d.]+ \w+)",
+        text,
+    )
+    assert stated, "deploy/README.md has no Resources line"
+    assert _cpu(stated[1]) == _cpu(str(requests["cpu"]))
+    assert _memory(stated[2]) == _memory(requests["memory"])
+    assert _cpu(stated[3]) == _cpu(str(limits["cpu"]))
+    assert _memory(stated[4]) == _memory(limits["memory"])
+    scaling = re.search(r"`requests\.cpu: (\S+)`, `limits\.cpu: (\S+)`", text)
+    assert scaling, "the Scaling section names no CPU request and limit"
+    assert (_cpu(scaling[1]), _cpu(scaling[2])) == (
+        _cpu(str(requests["cpu"])),
+        _cpu(str(limits["cpu"])),
+    )
+
+
+def test_resource_quantities_are_read_right() -> None:
+    assert (_cpu("1250m"), _cpu("2")) == (1.25, 2.0)
+    assert _memory("1Gi") == _memory("1 GiB") == 1024**3
+    assert _memory("768 MiB") == 768 * 1024**2

@@ -153,7 +153,7 @@ def test_broker_dies_with_a_killed_parent(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
-def test_run_foreground_prints_the_address_and_stops_on_a_signal(
+def test_run_foreground_prints_the_export_lines_and_stops_on_a_signal(
     stop_signal: signal.Signals, tmp_path: Path
 ) -> None:
     script = (
@@ -164,7 +164,10 @@ def test_run_foreground_prints_the_address_and_stops_on_a_signal(
     ) as runner:
         try:
             assert runner.stdout is not None
-            bootstrap = runner.stdout.readline().strip()
+            first, second = runner.stdout.readline(), runner.stdout.readline()
+            assert first.startswith("export KAFKA_BOOTSTRAP_SERVERS=")
+            assert second == "export DIPWIRE_EMBEDDED_BROKER=true\n"
+            bootstrap = first.strip().partition("=")[2]
             host, port = bootstrap.split(":")
             assert host == "127.0.0.1"
             wait_for_kafka(bootstrap, timeout=10)

@@ -91,6 +91,12 @@ def test_seed_article_becomes_diplomatic_events(
         for e in events.values()
     }
     assert any({s, t} == {"USA", "CHN"} and root in {"03", "04"} for s, t, root in dyads), dyads
+    # Countries on both sides, never one country acting on itself.
+    assert all(s and t and s != t for s, t, _ in dyads), dyads
+    # Every meeting is placed; "arrived on Thursday" is dated by its sentence.
+    meetings = [e for e in events.values() if e["cameo_root"] == "04"]
+    assert meetings and all(e["location"] for e in meetings), meetings
+    assert "2023-10-26" in {e["event_date"] for e in meetings}
 
 
 def test_malformed_input_is_dead_lettered_and_the_worker_goes_on(

@@ -121,6 +121,13 @@ def test_a_dateline_places_every_sentence_of_a_story(nlp: Language, coder: Actor
     assert all(r.text not in ("NAIROBI", "Reuters") for r in refs)
 
 
+def test_a_dateline_with_a_date_is_a_dateline(nlp: Language, coder: ActorCoder) -> None:
+    refs = found(nlp, coder, "NAIROBI, Oct 26 (Reuters) - Police fired tear gas at protesters.")
+    codes = {(r.text, r.code, r.match) for r in refs}
+    assert ("Police", "KENCOP", "agent+dateline") in codes
+    assert all(r.text not in ("NAIROBI", "Reuters") for r in refs)
+
+
 def test_the_dominant_country_places_the_rest(nlp: Language, coder: ActorCoder) -> None:
     text = (
         "Germany's chancellor met the French and Polish leaders in Berlin. "
@@ -261,3 +268,18 @@ def test_a_reference_follows_its_own_antecedent_not_an_older_namesake() -> None:
     after = follow_antecedents(before, placed)
     assert after[2].ref.code == "NERREB"
     assert after[2].ref.match == "coref"
+
+
+def test_an_abbreviation_the_article_defines_names_the_same_actor(
+    nlp: Language, coder: ActorCoder
+) -> None:
+    text = (
+        "The Ethiopian army (ENDF) moved north on Monday. Later the ENDF said it would stay, "
+        "and the ABC party (ABC) stayed away."
+    )
+    refs = found(nlp, coder, text)
+    later = [r for r in refs if r.text == "ENDF" and r.span.start > text.index("Later")]
+    assert [(r.code, r.match) for r in later] == [("ETHMIL", "alias")]
+    # the abbreviation in brackets is not a second mention, and one of no actor defines nothing
+    assert [r.text for r in refs].count("ENDF") == 1
+    assert all(r.text != "ABC" for r in refs)

@@ -58,13 +58,18 @@ def client_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_plaintext_gives_only_the_protocol_and_role_limits() -> None:
     plain = settings(max_message_bytes=2_000_000)
-    assert kafka_client_kwargs(plain) == {"security_protocol": "PLAINTEXT"}
+    assert kafka_client_kwargs(plain) == {
+        "security_protocol": "PLAINTEXT",
+        "bootstrap_timeout_ms": 10_000,
+    }
     assert kafka_client_kwargs(plain, "producer") == {
         "security_protocol": "PLAINTEXT",
+        "bootstrap_timeout_ms": 10_000,
         "max_request_size": 2_000_000,
     }
     assert kafka_client_kwargs(plain, "consumer") == {
         "security_protocol": "PLAINTEXT",
+        "bootstrap_timeout_ms": 10_000,
         "max_partition_fetch_bytes": 2_000_000,
         "fetch_max_bytes": 2_000_000,
     }
@@ -84,6 +89,7 @@ def test_sasl_ssl_maps_every_field_and_unwraps_the_secrets(client_cert: tuple[Pa
     )
     assert kafka_client_kwargs(secure) == {
         "security_protocol": "SASL_SSL",
+        "bootstrap_timeout_ms": 10_000,
         "sasl_mechanism": "SCRAM-SHA-512",
         "sasl_plain_username": "svc-dipwire",
         "sasl_plain_password": PASSWORD,
@@ -103,6 +109,7 @@ def test_sasl_plaintext_defaults_to_plain_and_sends_no_tls_files() -> None:
     )
     assert kafka_client_kwargs(sasl) == {
         "security_protocol": "SASL_PLAINTEXT",
+        "bootstrap_timeout_ms": 10_000,
         "sasl_mechanism": "PLAIN",
         "sasl_plain_username": "u",
         "sasl_plain_password": PASSWORD,
@@ -255,6 +262,7 @@ def test_embedded_broker_gets_fast_group_settings_and_at_least_once() -> None:
         "broker_rebalance_timeout": 2.0,
         "consumer_group_instance_id": None,
         "processing_guarantee": "at_least_once",
+        "producer_max_batch_size": 1,
     }
 
 
@@ -274,3 +282,4 @@ def test_faust_accepts_the_embedded_broker_settings() -> None:
     assert conf.broker_rebalance_timeout == 2.0
     assert conf.consumer_group_instance_id is None
     assert conf.processing_guarantee.value == "at_least_once"
+    assert conf.producer_max_batch_size == 1

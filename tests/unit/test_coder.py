@@ -552,3 +552,40 @@ def test_head_patterns_give_the_same_match_as_trying_every_pattern(nlp: Language
         found, linear = match(verb, indexed), match(verb, plain)
         assert found is not None and linear is not None
         assert found.code == linear.code == code, text
+
+
+def test_partners_who_agree_to_work_together_express_an_intent_to_each_other(
+    code_text: Code,
+) -> None:
+    events = triples(code_text("Canada and Peru have agreed to work together."))
+    assert {(s, t, c[:2]) for s, t, c in events} == {("CAN", "PER", "03"), ("PER", "CAN", "03")}
+    # "refused to meet Peru" stays one-way
+    assert triples(code_text("Canada refused to meet Peru.")) == {("CAN", "PER", "125")}
+
+
+def test_a_verb_the_tagger_took_for_a_noun_still_embeds_its_complement(code_text: Code) -> None:
+    events = triples(code_text("Canada and Peru plan to meet next week."))
+    assert {c for _, _, c in events} == {"036"}
+
+
+def test_an_intent_is_the_speaker_s_alone(code_text: Code) -> None:
+    events = triples(code_text("Canada said it would agree to a deal with Peru."))
+    assert events and all(s == "CAN" for s, _, _ in events), events
+
+
+def test_what_a_speaker_says_another_should_do_is_an_appeal_to_it(code_text: Code) -> None:
+    assert triples(code_text("Canada said Peru must release the prisoners.")) == {
+        ("CAN", "PER", "0253")
+    }
+    # The reported act is not coded as done: Peru withdrew nothing.
+    urged = triples(code_text("Canada said Peru should withdraw its troops from Chile."))
+    assert {c[:2] for _, _, c in urged} == {"02"}, urged
+
+
+def test_an_act_with_no_target_is_for_whom_its_purpose_clause_names(code_text: Code) -> None:
+    events = triples(code_text("Canada lodged a protest to ask Peru to stop the tests."))
+    assert ("CAN", "PER", "114") in events, events
+
+
+def test_the_nationality_of_people_released_is_the_target(code_text: Code) -> None:
+    assert ("CAN", "BRA", "0841") in triples(code_text("Canada released Brazilian prisoners."))

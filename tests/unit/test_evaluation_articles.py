@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from pipeline import cli
+from pipeline.errors import PipelineError
 from pipeline.nlp.analyzer import Analyzer, NlpConfig
 from pipeline.settings import Settings
 from pipeline.tools.evaluation import (
@@ -470,7 +470,7 @@ def eval_error(argv: list[str]) -> str:
     """The message of the one-line error ``dipwire eval ARGV`` stops with."""
     parser = argparse.ArgumentParser()
     configure_parser(parser)
-    with pytest.raises(cli.PipelineError) as caught:
+    with pytest.raises(PipelineError) as caught:
         run(parser.parse_args(argv), Settings())
     return str(caught.value)
 

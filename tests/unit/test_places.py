@@ -111,6 +111,14 @@ def test_a_statement_between_countries_has_no_place(analyzer: Any) -> None:
     assert places_of(found) == {None}
 
 
+def test_a_statement_is_placed_where_the_story_s_lead_is_set(analyzer: Any) -> None:
+    found = events(
+        analyzer,
+        "Thousands of people marched in Geneva on Monday. China criticised Japan on Tuesday.",
+    )
+    assert places_of([e for e in found if e.cameo_root == "11"]) == {"Geneva"}
+
+
 def test_a_place_deep_in_a_noun_phrase_or_a_relative_clause_is_not_the_event(
     analyzer: Any,
 ) -> None:

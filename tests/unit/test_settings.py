@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,7 @@ def _non_default(name: str, value: object) -> object:
         "processing_guarantee": "exactly_once",
         "embedded_broker": True,
         "log_level": "DEBUG",
+        "log_format": "json",
     }
     if name in special:
         return special[name]
@@ -96,3 +98,26 @@ def test_a_child_does_not_inherit_a_setting_left_unset(monkeypatch: pytest.Monke
     assert "DIPWIRE_KAFKA_SASL_USERNAME" not in env
     assert env["UNRELATED_VARIABLE"] == "kept" and env["EXTRA"] == "1"
     assert env["DIPWIRE_EMBEDDED_BROKER"] == "false"
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_settings_table() -> set[str]:
+    """The variables named in the first column of the README's Configuration table."""
+    section = README.read_text(encoding="utf-8").split("\n## Configuration\n", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    names: set[str] = set()
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            first = line.split("|")[1]
+            names.update(re.findall(r"`([A-Z][A-Z0-9_]+)`", first))
+    return names
+
+
+def test_the_readme_settings_table_lists_every_setting() -> None:
+    documented = readme_settings_table()
+    assert documented, "no Configuration table found in README.md"
+    variables = {env_name(field) for field in Settings.model_fields}
+    assert variables - documented == set(), "settings missing from the README's table"
+    assert documented - variables == set(), "the README's table names no such setting"

@@ -45,7 +45,13 @@ from pipeline.nlp.actors.context import (
     sentence_indices,
     share_country,
 )
-from pipeline.nlp.actors.coreference import Coref, remember, surname_mentions, title_coref
+from pipeline.nlp.actors.coreference import (
+    Coref,
+    abbreviation_mentions,
+    remember,
+    surname_mentions,
+    title_coref,
+)
 from pipeline.nlp.actors.dictionaries import load_actor_dictionary, load_agent_dictionary
 from pipeline.nlp.actors.gazetteer import (
     Actor,
@@ -170,6 +176,8 @@ class ActorCoder:
                 taken.update(range(resolved[0].start, resolved[0].end))
         mentions = share_country(doc, mentions, bases, self._codes)
         mentions.extend(surname_mentions(doc, coref, taken))
+        taken.update(i for m in mentions for i in range(m.start, m.end))
+        mentions.extend(abbreviation_mentions(doc, mentions, taken))
         mentions.sort(key=lambda m: m.start)
         return self._place(doc, mentions)
 

@@ -111,3 +111,36 @@ def surname_mentions(doc: Doc, coref: Coref, taken: set[int]) -> Iterator[ActorM
             ref.model_copy(update={"text": token.text, "span": span, "match": "coref"}),
             person=True,
         )
+
+
+def abbreviation_mentions(
+    doc: Doc, mentions: list[ActorMention], taken: set[int]
+) -> Iterator[ActorMention]:
+    """Later uses of an abbreviation the article defines for an actor.
+
+    "the Sudanese Liberation Movement (SLM)" makes a later "SLM" the same actor,
+    with match ``alias``; the abbreviation in brackets itself is not another
+    mention.
+    """
+    defined: dict[str, tuple[int, ActorRef]] = {}
+    for mention in mentions:
+        end = mention.end
+        if mention.person or end + 2 >= len(doc):
+            continue
+        opening, short, closing = doc[end], doc[end + 1], doc[end + 2]
+        if opening.text == "(" and closing.text == ")" and _is_abbreviation(short.text):
+            defined.setdefault(short.text, (end + 3, mention.ref))
+    if not defined:
+        return
+    for token in doc:
+        found = defined.get(token.text)
+        if found is None or token.i < found[0] or token.i in taken:
+            continue
+        span = Span(start=token.idx, end=token.idx + len(token.text))
+        update = {"text": token.text, "span": span, "match": "alias"}
+        yield ActorMention(token.i, token.i + 1, found[1].model_copy(update=update))
+
+
+def _is_abbreviation(text: str) -> bool:
+    """Two to eight capitals, digits allowed after the first: "SLM", "JEM", "G20"."""
+    return 2 <= len(text) <= 8 and text[0].isupper() and text.isupper() and text.isalnum()

@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Token
 
 from pipeline.nlp.actors.codes import ActorCodes
 from pipeline.nlp.actors.context import place, placed_by_text, unplaced
@@ -49,12 +49,19 @@ def dateline_end(doc: Doc) -> int | None:
             words = [t for t in head if not t.is_punct]
             if not words or tok.i == 0:
                 return None
-            if all(t.text[:1].isupper() and t.pos_ in _NAME_POS for t in words):
+            if all(_dateline_word(t) for t in words):
                 return tok.i
             return None
         if tok.is_sent_start and tok.i > 0:
             return None
     return None
+
+
+def _dateline_word(tok: Token) -> bool:
+    """A name, or a date's number ("WASHINGTON, Oct 26 (Reuters) -")."""
+    return (tok.text[:1].isupper() and tok.pos_ in _NAME_POS) or (
+        tok.like_num and tok.ent_type_ == "DATE"
+    )
 
 
 @dataclass(frozen=True, slots=True)

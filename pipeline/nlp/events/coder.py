@@ -335,7 +335,7 @@ class EventCoder:
 
     def _mutual(self, frame: Frame, head: Token, code: str) -> bool:
         """Whether coordinated subjects act on each other ("X and Y met", "held talks")."""
-        if self._reciprocal(head):
+        if self._reciprocal(head) or frame.extra.get("mutual"):
             return True
         # "X and Y met" and "X and Y held talks", not "we will meet our goal"
         topical = frame.pattern is not None and frame.pattern.topic

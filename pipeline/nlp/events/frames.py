@@ -38,7 +38,14 @@ class Frames:
             return tok.pos_ != "AUX" or tok.dep_ not in ("aux", "auxpass")
         if tok.pos_ == "ADJ" and any(c.dep_ == "xcomp" for c in tok.children):
             return True
-        return False
+        # A verb the tagger took for a noun: it has a subject of its own and heads
+        # the clause ("Canada and Peru plan to meet", "X and Y vow to fight").
+        return (
+            tok.pos_ == "NOUN"
+            and tok.dep_ in ("ROOT", "ccomp", "conj")
+            and any(c.dep_ == "nsubj" for c in tok.children)
+            and any(c.dep_ in ("xcomp", "dobj", "ccomp") for c in tok.children)
+        )
 
     # ----------------------------------------------------------------- frames
 
@@ -80,6 +87,8 @@ class Frames:
                 inner.consumed = True
                 frame = combined
                 break
+        if frame is not None and frame.kind == "speech":
+            frame = self._urged_in_speech(tok, frames) or frame
         if lex.in_class("denial", head_lemma):
             # "X denied that Y attacked Z": the denied event is not coded, but what it
             # was done to is the denial's target when nothing else is.
@@ -125,6 +134,31 @@ class Frames:
                     inner.consumed = True
                     return
 
+    def _urged_in_speech(self, tok: Token, frames: dict[int, Frame]) -> Frame | None:
+        """An appeal by the speaker to do what it says someone should do ("X said Y should go").
+
+        The reported clause with ``should``/``must``/``ought`` is not an event
+        of its own; the speaker's appeal takes its code through the appeal
+        transform (020 when it has none) and is addressed to the clause's subject.
+        """
+        for child in tok.children:
+            inner = frames.get(child.i) if child.dep_ == "ccomp" else None
+            if inner is None or inner.negated or inner.kind == "speech":
+                continue
+            auxes = {lemma(c) for c in child.children if c.dep_ in ("aux", "auxpass")}
+            if not auxes & self.lexicon.appeal_aux:
+                continue
+            inner.consumed = True
+            frame = Frame(
+                head=tok.i,
+                code=self.lexicon.transform("appeal").apply(inner.code) or "020",
+                pattern=inner.pattern,
+                matched=(tok.i, *inner.matched),
+            )
+            frame.extra["urged_clause"] = child.i
+            return frame
+        return None
+
     def _embed(self, tok: Token, cls: str, inner: Frame, own: Frame | None) -> Frame | None:
         transform = self.lexicon.transform(cls)
         code = transform.apply(inner.code)
@@ -149,6 +183,10 @@ class Frames:
             symmetric=inner.symmetric and code == inner.code,
             modality="intent" if cls in ("intent", "attempt") else inner.modality,
         )
+        if inner.symmetric:
+            # "X and Y agreed to work together": with no one else named, they act on
+            # each other, though "refused to meet Z" is one-way.
+            frame.extra["mutual"] = 1
         if not addressed:
             frame.extra["target_from"] = inner.head
         else:
@@ -185,6 +223,8 @@ class Frames:
             name = "future" if past_future or own_intent(tok, lex) else "future_direct"
             code = lex.transform(name).apply(frame.code)
             if code:
+                # Only the one who says it will act intends it: "X would agree to Y" is one-way.
+                frame.symmetric = frame.symmetric and code == frame.code
                 frame.code = code
             if frame.modality == "asserted":
                 frame.modality = "future"

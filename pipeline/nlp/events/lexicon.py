@@ -242,12 +242,14 @@ class Lexicon:
     object_control: frozenset[str] = field(default_factory=frozenset)
     hypothetical_aux: frozenset[str] = field(default_factory=frozenset)
     future_aux: frozenset[str] = field(default_factory=frozenset)
+    appeal_aux: frozenset[str] = field(default_factory=frozenset)
     solo_roots: frozenset[str] = field(default_factory=frozenset)
     mutual: frozenset[str] = field(default_factory=frozenset)
     place_target_roots: frozenset[str] = field(default_factory=frozenset)
     hostile_nouns: frozenset[str] = field(default_factory=frozenset)
     reciprocal: frozenset[str] = field(default_factory=frozenset)
     shared_nouns: frozenset[str] = field(default_factory=frozenset)
+    people_nouns: frozenset[str] = field(default_factory=frozenset)
     statement_tone: StatementTone | None = None
 
     @classmethod
@@ -291,6 +293,7 @@ class Lexicon:
             hostile_nouns=frozenset(syntax.get("hostile_nouns", [])),
             reciprocal=frozenset(syntax.get("reciprocal", [])),
             shared_nouns=frozenset(syntax.get("shared_nouns", [])),
+            people_nouns=frozenset(syntax.get("people_nouns", [])),
             statement_tone=(
                 StatementTone.from_table(data["statement_tone"])
                 if "statement_tone" in data
@@ -298,6 +301,7 @@ class Lexicon:
             ),
             hypothetical_aux=frozenset(modality.get("hypothetical", [])),
             future_aux=frozenset(modality.get("future", [])),
+            appeal_aux=frozenset(modality.get("appeal", [])),
         )
         if codebook is not None:
             lexicon.check(codebook)

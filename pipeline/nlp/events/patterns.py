@@ -266,7 +266,12 @@ def is_passive(tok: Token) -> bool:
 def phrase(tok: Token) -> list[Token]:
     """The tokens of ``tok``'s phrase, breadth first, not crossing into clauses or subjects."""
     out: list[Token] = []
-    stack = [(c, 1) for c in tok.children if c.dep_ not in PHRASE_STOP]
+    # An adverb after the head belongs to its phrase ("worked together", "hit back").
+    stack = [
+        (c, 1)
+        for c in tok.children
+        if c.dep_ not in PHRASE_STOP or (c.dep_ == "advmod" and c.i > tok.i)
+    ]
     while stack:
         node, depth = stack.pop(0)
         out.append(node)

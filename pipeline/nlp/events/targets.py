@@ -81,6 +81,8 @@ class Targets:
                     )
                 if target is None or not target.mentions:
                     target = self.target(state, frame, inner)
+        elif "urged_clause" in frame.extra:
+            target = self._urged(state, frame, doc[frame.extra["urged_clause"]])
         elif "target_from" in frame.extra:
             if source is None and passive_target is not None:
                 # "X is expected to meet Y": the raised subject is the source.
@@ -102,6 +104,19 @@ class Targets:
             if not target.mentions:
                 target = None
         return source, target
+
+    def _urged(self, state: DocState, frame: Frame, clause: Token) -> Arg | None:
+        """Whom "said Y should withdraw" appeals to: Y.
+
+        For "Z should be suspended from the AU", the one the clause names as
+        acting, else Z.
+        """
+        target = None if is_passive(clause) else self.args.subject(state, clause)
+        if target is None or not target.mentions:
+            target = self.target(state, frame, clause)
+        if (target is None or not target.mentions) and is_passive(clause):
+            target = self.args.passive_subject(state, clause)
+        return target
 
     def target(self, state: DocState, frame: Frame, verb: Token) -> Arg | None:
         """The target of ``frame`` anchored on ``verb``, in the order CAMEO coders look.
@@ -224,7 +239,14 @@ class Targets:
                     return Arg(mentions, "possessive", poss.i)
         # "froze the assets of Iran", "curtailed the movements of the UN mission"
         owners = self.args.of_actors(state, noun, 0)
-        return Arg(owners, "possessive", noun.i) if owners else None
+        if owners:
+            return Arg(owners, "possessive", noun.i)
+        if lemma(noun) in self.lexicon.people_nouns:
+            # "released Ukrainian prisoners": whose people they are
+            for child in noun.children:
+                if child.dep_ in ("amod", "compound", "nmod") and child.i in state.by_token:
+                    return Arg([state.by_token[child.i]], "object", child.i)
+        return None
 
     def _indirect_object(self, state: DocState, verb: Token) -> Arg | None:
         """3. The indirect object ("gave Israel arms", "told Blinken that")."""
@@ -301,6 +323,24 @@ class Targets:
                         ]
                         if mentions:
                             return Arg(mentions, "clause", grand.i)
+        return self._purpose_object(state, verb, own)
+
+    def _purpose_object(self, state: DocState, verb: Token, own: set[int]) -> Arg | None:
+        """Whom the act is for, by its purpose clause ("lodged protests to ask China ...")."""
+        # The parser hangs it on the verb or on the object ("lodged a protest to ask").
+        clauses = [c for c in verb.children if c.dep_ == "advcl"] + [
+            g for c in verb.children if c.dep_ == "dobj" for g in c.children if g.dep_ == "acl"
+        ]
+        for child in clauses:
+            if child.i < verb.i:
+                continue
+            if not any(c.dep_ == "aux" and c.lower_ == "to" for c in child.children):
+                continue
+            for obj in child.children:
+                if obj.dep_ in ("dobj", "dative"):
+                    mentions = [m for m in self.args.np_actors(state, obj) if m.start not in own]
+                    if mentions:
+                        return Arg(mentions, "purpose", obj.i)
         return None
 
     def noun_actors(self, state: DocState, noun: Token) -> tuple[Arg | None, Arg | None]:

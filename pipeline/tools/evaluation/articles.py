@@ -171,6 +171,14 @@ COUNTRY_TIERS = ("full", "root", "country")
 """Pairing for location and date: same sentence, root and countries, best match first."""
 
 
+def place_agrees(gold: str, predicted: str | None) -> bool:
+    """Whether one place name holds the other ("Sharm el-Sheikh, Egypt" holds "Sharm el-Sheikh")."""
+    if predicted is None:
+        return False
+    a, b = gold.casefold().strip(), predicted.casefold().strip()
+    return bool(a) and bool(b) and (a in b or b in a)
+
+
 def date_agrees(gold: str, predicted: date | None) -> bool:
     """Whether ``predicted`` is ``gold`` at the gold's precision (``2015`` matches 2015-06-09)."""
     return predicted is not None and predicted.isoformat()[: len(gold)] == gold
@@ -185,6 +193,8 @@ class ArticleSummary:
     gold_countryless: Share = field(default_factory=Share)
     located_gold: Share = field(default_factory=Share)
     located_predicted: Share = field(default_factory=Share)
+    located_matched: Share = field(default_factory=Share)
+    place_agrees: Share = field(default_factory=Share)
     dated: Share = field(default_factory=Share)
     dated_or_story: Share = field(default_factory=Share)
     articles: int = 0
@@ -211,6 +221,9 @@ class ArticleSummary:
             match = paired.get(n)
             located = match is not None and match.location is not None
             self.located_gold.count(located, among=gold.location is not None)
+            if match is not None and gold.location is not None:
+                self.located_matched.count(located)
+                self.place_agrees.count(located and place_agrees(gold.location, match.location))
             if gold.date is not None:
                 when = None if match is None else match.event_date
                 self.dated.count(date_agrees(gold.date, when))
@@ -234,6 +247,8 @@ class ArticleSummary:
             "location": {
                 "gold_located": self.located_gold.as_dict(),
                 "predicted_located": self.located_predicted.as_dict(),
+                "matched_located": self.located_matched.as_dict(),
+                "matched_place_agrees": self.place_agrees.as_dict(),
             },
             "event_date": {
                 "equal": self.dated.as_dict(),

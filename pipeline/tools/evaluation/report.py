@@ -77,6 +77,8 @@ def write_article_report(report: dict[str, Any], out: TextIO) -> None:
         "location:\n"
         f"  gold place, match has one  {_share(place['gold_located'])}\n"
         f"  predicted with one         {_share(place['predicted_located'])}\n"
+        f"  matched gold place, has one {_share(place['matched_located'])}\n"
+        f"  ... and names the place    {_share(place['matched_place_agrees'])}\n"
         "event date, of gold events with a date:\n"
         f"  match has it               {_share(when['equal'])}\n"
         f"  ... or the story date      {_share(when['equal_or_story_date'])}\n"
