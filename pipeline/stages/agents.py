@@ -163,6 +163,43 @@ StreamOfEvents = Any
 """A Faust stream (``faust.StreamT``); untyped upstream."""
 
 
+PieceRunner = Callable[[Stage, Executor | None, Sequence[Record]], Awaitable[None]]
+"""Processes one piece on a stage and an executor, publishes it until acknowledged."""
+
+
+def _piece_runner(
+    stage_id: str,
+    sink: Sink,
+    metrics: Metrics,
+    max_message_bytes: int,
+    on_progress: Callable[[str, Sequence[Record]], None] | None,
+) -> PieceRunner:
+    """Process a piece, fit and publish its outputs until acknowledged, and account for it."""
+
+    async def run_piece(on: Stage, pool: Executor | None, piece: Sequence[Record]) -> None:
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        now = utcnow()
+        result, fitted = await loop.run_in_executor(
+            pool, process_and_fit, on, piece, now, max_message_bytes
+        )
+        published = await publish_until_acked(
+            sink.publish,
+            stage_id,
+            fitted.outputs,
+            limit=max_message_bytes,
+            origins=origins(piece),
+        )
+        elapsed = time.perf_counter() - started
+        result.outputs = published.acked
+        record_batch(metrics, stage_id, len(piece), result, elapsed, utcnow())
+        _record_publish(metrics, stage_id, fitted, published.retried)
+        if on_progress is not None:
+            on_progress(stage_id, piece)
+
+    return run_piece
+
+
 def make_agent(
     stage: Stage,
     sink: Sink,
@@ -184,33 +221,12 @@ def make_agent(
     pieces of about that many bytes, each published as soon as it is done: a
     short article taken with a long one does not wait for the long one's parse.
     The batch is still acknowledged only after its last piece is published.
-    With ``lane``, a long message goes to the lane's own stage and the agent
-    takes the next batch meanwhile (:mod:`pipeline.stages.lane`).
-    Outputs are made to fit ``max_message_bytes`` (:mod:`pipeline.stages.fit`)
-    and published by :func:`pipeline.stages.publish.publish_until_acked`.
-    ``on_progress`` is told of every piece once it is published (readiness).
+    With ``lane``, a long message goes to the lane's own stage meanwhile
+    (:mod:`pipeline.stages.lane`). Outputs are fitted to ``max_message_bytes``
+    (:mod:`pipeline.stages.fit`) and published until acknowledged
+    (:mod:`pipeline.stages.publish`); ``on_progress`` hears of each piece.
     """
-
-    async def run_piece(on: Stage, pool: Executor | None, piece: Sequence[Record]) -> None:
-        loop = asyncio.get_running_loop()
-        started = time.perf_counter()
-        now = utcnow()
-        result, fitted = await loop.run_in_executor(
-            pool, process_and_fit, on, piece, now, max_message_bytes
-        )
-        published = await publish_until_acked(
-            sink.publish,
-            stage.id,
-            fitted.outputs,
-            limit=max_message_bytes,
-            origins=origins(piece),
-        )
-        elapsed = time.perf_counter() - started
-        result.outputs = published.acked
-        record_batch(metrics, stage.id, len(piece), result, elapsed, utcnow())
-        _record_publish(metrics, stage.id, fitted, published.retried)
-        if on_progress is not None:
-            on_progress(stage.id, piece)
+    run_piece = _piece_runner(stage.id, sink, metrics, max_message_bytes, on_progress)
 
     async def agent(stream: StreamOfEvents) -> None:
         batches: AsyncIterator[Sequence[Any]] = stream.take_events(batch_size, within=within)
