@@ -121,3 +121,15 @@ def test_new_words_do_not_stay_in_the_vocabulary(analyzer: Any) -> None:
         analyzer.code(analyzer.enrich([item])[0], pipeline_version="t", emitted_at=NOW)
     assert len(strings) == before
     assert f"Zorblax{5}x3" not in strings
+
+
+def test_the_bench_reports_what_the_prepass_skipped(analyzer: Any) -> None:
+    from pipeline.tools.bench.coding import format_coding, measure_coding
+
+    fast = _with_prepass(analyzer)
+    articles = [Article(id=f"n{i}", body=NAMELESS, received_at=NOW) for i in range(2)]
+    report = measure_coding(fast, Settings(), articles)
+    assert report["prepass"]["sentences"] == 12
+    assert report["prepass"]["skipped_share"] == pytest.approx(2 / 6)
+    assert "entity pre-pass: 33.3% of 12 sentences skipped" in format_coding(report)
+    assert "prepass" not in measure_coding(analyzer, Settings(), articles[:1])
