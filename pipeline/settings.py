@@ -125,6 +125,12 @@ class Settings(BaseSettings):
         description="Child processes of a worker that parse articles, each on its own core "
         "beside the Kafka side; 0 parses in the worker process itself.",
     )
+    parse_prepass: bool = Field(
+        default=False,
+        description="Run the named-entity recogniser only on the sentences that may name an "
+        "actor (a gazetteer phrase, a capitalised name or a referring word); the tagger, "
+        "parser and lemmatizer still read every sentence.",
+    )
     actor_dictionaries: Annotated[list[Path], NoDecode] = Field(
         default_factory=list, description="PETRARCH-format actor dictionaries, loaded at start."
     )

@@ -21,7 +21,7 @@ add about 1.5 ms to enrich and 0.5 ms to code for an article of that size.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,6 +53,7 @@ from pipeline.nlp.events.lexicon import Codebook, Lexicon
 from pipeline.nlp.events.patterns import Pattern
 from pipeline.nlp.issues import DiscardFilter, Discards, IssueTagger
 from pipeline.nlp.places import Gazetteer, find_locations
+from pipeline.nlp.prepass import PrepassStats, recognise_where_needed
 from pipeline.nlp.sentences import mark_paragraphs
 from pipeline.nlp.tokens import doc_from_tokens, sentences_from_doc, tokens_from_doc
 from pipeline.nlp.tone import ToneScorer
@@ -79,6 +80,8 @@ class NlpConfig:
     issue_dictionaries: tuple[Path, ...] = ()
     discard_dictionaries: tuple[Path, ...] = ()
     max_chars: int = 100_000
+    parse_prepass: bool = False
+    """Run the entity recogniser only on sentences that may name an actor (:mod:`.prepass`)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> NlpConfig:
@@ -92,6 +95,7 @@ class NlpConfig:
             issue_dictionaries=tuple(settings.issue_dictionaries),
             discard_dictionaries=tuple(settings.discard_dictionaries),
             max_chars=settings.max_nlp_chars,
+            parse_prepass=settings.parse_prepass,
         )
 
 
@@ -128,6 +132,7 @@ class Analyzer:
         self.places = places
         self.issues = issues if issues is not None else IssueTagger()
         self.discards = discards if discards is not None else DiscardFilter()
+        self.prepass_stats = PrepassStats()
 
     @classmethod
     def load(cls, config: NlpConfig, *, parse: bool = True) -> Analyzer:
@@ -182,11 +187,18 @@ class Analyzer:
 
     def annotate(self, articles: Sequence[Article]) -> list[AnnotatedArticle]:
         """Parse a batch of articles (one ``nlp.pipe`` call) and find actors and places."""
+        # Strings and lexemes spaCy adds for the batch's new words are freed when the
+        # batch is done (its docs are serialised inside): a worker's vocabulary would
+        # otherwise grow with every word it has ever seen.
+        with self.nlp.memory_zone():
+            return self._annotate(articles)
+
+    def _annotate(self, articles: Sequence[Article]) -> list[AnnotatedArticle]:
         bodies = [truncate(a.body, self.config.max_chars) for a in articles]
         # Sentence starts the layout gives (paragraphs, headings) are set before the
         # parse, which respects them: see pipeline.nlp.sentences.
         unparsed = [mark_paragraphs(self.nlp.make_doc(text), text) for text, _ in bodies]
-        docs = self.nlp.pipe(unparsed, batch_size=max(1, len(bodies)))
+        docs = self._parse(unparsed)
         out: list[AnnotatedArticle] = []
         for article, (_, truncated), doc in zip(articles, bodies, docs, strict=True):
             mentions = self.actors.find(doc, article.story_date)
@@ -201,6 +213,19 @@ class Analyzer:
                 )
             )
         return out
+
+    def _parse(self, unparsed: list[Doc]) -> Iterable[Doc]:
+        """The whole pipeline over the batch; with the pre-pass, entities only where needed."""
+        size = max(1, len(unparsed))
+        if not self.config.parse_prepass or "ner" not in self.nlp.pipe_names:
+            return self.nlp.pipe(unparsed, batch_size=size)
+        referring = self.actors.referring
+        return (
+            recognise_where_needed(
+                self.nlp, doc, self.actors.phrase_tokens(doc), referring, self.prepass_stats
+            )
+            for doc in self.nlp.pipe(unparsed, batch_size=size, disable=["ner"])
+        )
 
     # ----------------------------------------------------------------- enrich
 
@@ -278,6 +303,12 @@ class Analyzer:
         discards = self.discards.check(item.tokens, item.sentences)
         if discards.story is not None:
             return [], discards
+        with self.nlp.memory_zone():  # the rebuilt doc's new strings go with it
+            return self._code_doc(item, discards, pipeline_version, emitted_at), discards
+
+    def _code_doc(
+        self, item: EnrichedArticle, discards: Discards, pipeline_version: str, emitted_at: datetime
+    ) -> list[tuple[DiplomaticEvent, Mapping[str, float]]]:
         doc = doc_from_tokens(self.nlp.vocab, item.tokens)
         found = mentions_in(doc, item.actors)
         index = ArticleIndex(item, doc, self.places, found)
@@ -292,7 +323,7 @@ class Analyzer:
                 continue
             message = self._message(item, doc, event, position, index, pipeline_version, emitted_at)
             out.append((message, event.evidence))
-        return out, discards
+        return out
 
     def analyze(
         self, article: Article, *, pipeline_version: str, emitted_at: datetime

@@ -181,6 +181,25 @@ class ActorCoder:
         mentions.sort(key=lambda m: m.start)
         return self._place(doc, mentions)
 
+    def phrase_tokens(self, doc: Doc) -> set[int]:
+        """The tokens inside any phrase of the gazetteer or dictionaries (no entities needed)."""
+        return {i for raw in scan(doc, self._index) for i in range(raw.start, raw.end)}
+
+    @property
+    def referring(self) -> frozenset[str]:
+        """The lowercased words that refer back to an actor: pronouns, "country", ..."""
+        words = self._coref_words
+        return frozenset(
+            w.lower()
+            for w in (
+                *words.pronouns,
+                *words.possessives,
+                *words.state_nouns,
+                *words.government_nouns,
+                *words.organisations,
+            )
+        )
+
     def _place(self, doc: Doc, mentions: list[ActorMention]) -> list[ActorMention]:
         """Give agents of unknown country the country their context gives, nearest first.
 

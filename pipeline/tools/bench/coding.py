@@ -44,6 +44,13 @@ def measure_coding(
         "own": _code_all(analyzer, enriched, __version__, now),
     }
     report["own"]["share_of_parse"] = report["own"]["cpu_ms"] / report["parse_cpu_ms"]
+    stats = getattr(analyzer, "prepass_stats", None)  # counted only with DIPWIRE_PARSE_PREPASS
+    if stats is not None and stats.sentences:
+        report["prepass"] = {
+            "sentences": stats.sentences,
+            "skipped_share": stats.skipped_sentences / stats.sentences,
+            "recognised_token_share": stats.recognised_tokens / max(stats.tokens, 1),
+        }
     if verbs:
         loaded, load_s = _with_verbs(settings, verbs)
         report["verb_dictionaries"] = [str(p) for p in verbs]
@@ -96,6 +103,12 @@ def format_coding(report: dict[str, Any]) -> str:
         f"  enrich (topics, tone)        {report['enrich_cpu_ms']:8.1f} ms",
         _code_line("own lexicon", report["own"]),
     ]
+    if "prepass" in report:
+        pre = report["prepass"]
+        lines.append(
+            f"  entity pre-pass: {100 * pre['skipped_share']:.1f}% of {pre['sentences']} "
+            f"sentences skipped, {100 * pre['recognised_token_share']:.1f}% of tokens recognised"
+        )
     if "with_verbs" in report:
         lines.append(_code_line("+ reference verb files", report["with_verbs"]))
         lines.append(f"  loading the verb files       {report['verb_load_s']:8.1f} s")
