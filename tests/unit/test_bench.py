@@ -103,6 +103,14 @@ def _median(ratio: float, p99: float, scaling: float | None, growth: float) -> d
     return median
 
 
+def test_the_memory_target_reads_the_growth_after_the_first_window() -> None:
+    median = _median(0.95, 0.8, 1.9, 0.42)  # the first window holds the start-up
+    median["pipeline"]["1"]["rss"]["growth_after_first_window"] = 0.007
+    checks = {c["target"]: c for c in check_targets(median)}
+    memory = checks["worker RSS growth after the first window"]
+    assert memory["value"] == 0.007 and memory["met"] is True
+
+
 def test_targets_met_and_missed() -> None:
     good = {c["target"]: c["met"] for c in check_targets(_median(0.95, 0.8, 1.9, 0.02))}
     assert all(good.values()), good

@@ -12,7 +12,7 @@ TARGETS = (
     ("pipeline/limit, 1 worker", ">=", 0.90),
     ("p99 ingest->emit at half saturation (s)", "<=", 1.0),
     ("2 workers / 1 worker", ">=", 1.8),
-    ("worker RSS growth, first vs last window", "<=", 0.10),
+    ("worker RSS growth after the first window", "<=", 0.10),
 )
 """Targets of the benchmark: (name, what it compares, threshold)."""
 
@@ -74,7 +74,10 @@ def check_targets(median: Mapping[str, Any]) -> list[dict[str, Any]]:
     two = median.get("pipeline", {}).get("2", {})
     any_config = one or two
     p99 = any_config.get("latency", {}).get("end_to_end", {}).get("p99")
-    growth = any_config.get("rss", {}).get("growth")
+    # From the end of the first window (the pipeline filled) to the end of the run, as
+    # the memory target is stated; the first-vs-last medians when a run has no end sample.
+    rss = any_config.get("rss", {})
+    growth = rss.get("growth_after_first_window", rss.get("growth"))
     values = (median.get("ratio", {}).get("1"), p99, median.get("scaling"), growth)
     checks = []
     for (name, op, threshold), value in zip(TARGETS, values, strict=True):
