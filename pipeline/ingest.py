@@ -37,17 +37,13 @@ def publish(settings: Settings, messages: Iterable[tuple[bytes | None, bytes]]) 
     """Publish messages to the raw topic, wait for every ack, return how many were sent."""
     from tqdm import tqdm
 
-    from pipeline.broker.clients import open_producer
+    from pipeline.broker.clients import Send, publish_all
 
-    producer = open_producer(settings)
     topic = TopicNames.from_settings(settings).raw
-    futures = []
-    try:
+
+    def records() -> Iterator[Send]:
+        # The bar starts with the first record, after the producer has reached the broker.
         for key, value in tqdm(messages, desc="publish", unit="article", file=sys.stderr):
-            futures.append(producer.send(topic, key=key, value=value))
-        producer.flush()
-        for future in futures:
-            future.get(timeout=30)
-    finally:
-        producer.close()
-    return len(futures)
+            yield topic, key, value, None
+
+    return publish_all(settings, records())

@@ -120,3 +120,27 @@ def open_producer(settings: Settings, **options: Any) -> KafkaProducer:
         bootstrap_servers=require_bootstrap(settings),
         **{**defaults, **kafka_client_kwargs(settings, "producer"), **options},
     )
+
+
+Send = tuple[str, bytes | None, bytes, list[tuple[str, bytes]] | None]
+"""One record to publish: topic, key, value and headers (or None)."""
+
+
+def publish_all(settings: Settings, records: Iterable[Send]) -> int:
+    """Publish ``records`` with one producer, wait for every ack, return how many were sent.
+
+    Raises:
+        kafka.errors.KafkaError: A record was not acknowledged within 30 s.
+    """
+    producer = open_producer(settings)
+    try:
+        futures = [
+            producer.send(topic, key=key, value=value, headers=headers)
+            for topic, key, value, headers in records
+        ]
+        producer.flush()
+        for future in futures:
+            future.get(timeout=30)
+    finally:
+        producer.close()
+    return len(futures)

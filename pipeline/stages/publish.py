@@ -26,10 +26,9 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel
-
 from pipeline.codec import Origin, Rejected, dead_letter, encode
-from pipeline.models import Article, ArticleCoded, DeadLetter, utcnow
+from pipeline.headers import article_id_of
+from pipeline.models import ArticleCoded, DeadLetter, utcnow
 from pipeline.stages.base import Output
 from pipeline.stages.fit import budget, cut_payload
 from pipeline.topics import Role
@@ -127,7 +126,7 @@ async def publish_until_acked(
     first = [o for o in outputs if not isinstance(o.value, ArticleCoded)]
     state = _Round(pending=first, done=Published())
     await _until_done(publish, stage, state, limit, origins or {})
-    state.pending = [o for o in terminal if _article_id(o.value) not in state.dead_articles]
+    state.pending = [o for o in terminal if article_id_of(o.value) not in state.dead_articles]
     await _until_done(publish, stage, state, limit, origins or {})
     return state.done
 
@@ -226,7 +225,7 @@ def _refuse(
     origins: dict[str, Origin],
 ) -> None:
     """Replace a refused output by one dead letter of its article, to be published next."""
-    article_id = _article_id(output.value)
+    article_id = article_id_of(output.value)
     if article_id is not None and article_id in state.dead_articles:
         log.error("stage %s: %s for article %s again (%s)", stage, kind, article_id, exc)
         return  # the article's account is its first dead letter
@@ -247,14 +246,3 @@ def _refuse(
         state.dead_articles.add(article_id)
     state.done.dead_letters.append(letter)
     state.pending.append(Output(Role.DLQ, key, letter))
-
-
-def _article_id(value: BaseModel) -> str | None:
-    """The article a message belongs to, whatever its model."""
-    if isinstance(value, Article):
-        return value.id
-    article = getattr(value, "article", None)
-    if isinstance(article, Article):
-        return article.id
-    found = getattr(value, "article_id", None)
-    return found if isinstance(found, str) else None

@@ -198,20 +198,11 @@ def carried_article(payload: bytes, *, from_valid: bool) -> Article | None:
 
 def publish(settings: Settings, replays: Iterable[Replay]) -> int:
     """Send every replay with its header; wait for every ack."""
-    from pipeline.broker.clients import open_producer
+    from pipeline.broker.clients import publish_all
 
-    producer = open_producer(settings)
-    try:
-        futures = [
-            producer.send(r.topic, key=r.key, value=r.value, headers=[(REPLAY_HEADER, r.token)])
-            for r in replays
-        ]
-        producer.flush()
-        for future in futures:
-            future.get(timeout=30)
-    finally:
-        producer.close()
-    return len(futures)
+    return publish_all(
+        settings, ((r.topic, r.key, r.value, [(REPLAY_HEADER, r.token)]) for r in replays)
+    )
 
 
 def summary(outcome: Outcome, dlq: str, dry_run: bool) -> str:

@@ -22,9 +22,6 @@ from pipeline import __version__
 from pipeline.codec import Origin, Rejected, decode_article, encode
 from pipeline.models import Article, ArticleCoded, DiplomaticEvent
 from pipeline.nlp import Analyzer, NlpConfig
-from pipeline.nlp.events.coder import EventCoder
-from pipeline.nlp.events.patterns import lemma
-from pipeline.nlp.events.syntax import QUOTES, quoted
 from pipeline.settings import Settings
 from pipeline.stages.agents import NO_LIMIT, pieces, process_and_fit
 from pipeline.stages.base import Record, Stage
@@ -116,29 +113,3 @@ def test_the_stages_code_the_same_events_as_the_in_process_chain(analyzer: Analy
     )
     assert sorted(c.article_id for c in coded) == sorted(a.id for a in articles)
     assert sorted(i for c in coded for i in c.event_ids) == sorted(e.event_id for e in expected)
-
-
-def _remember_speaker_as_before(self: EventCoder, state: Any, start: int, end: int) -> None:
-    """``EventCoder._remember_speaker`` as it was, asking ``quoted`` of every token first."""
-    doc = state.doc
-    if not any(doc[i].text in QUOTES for i in range(start, end)):
-        return
-    for i in range(start, end):
-        tok = doc[i]
-        if quoted(tok) or not self.lexicon.in_class("speech", lemma(tok)):
-            continue
-        speaker = self.args.subject(state, tok)
-        if speaker is not None and speaker.mentions and speaker.how != "previous":
-            state.last_speaker = list(speaker.mentions)
-            return
-
-
-def test_the_cheaper_speaker_check_codes_the_same_events(
-    analyzer: Analyzer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    articles = _articles()
-    now = _in_process(analyzer, articles)
-    monkeypatch.setattr(EventCoder, "_remember_speaker", _remember_speaker_as_before)
-    before = _in_process(analyzer, articles)
-    assert len(now) > 100
-    assert [e.model_dump_json() for e in now] == [e.model_dump_json() for e in before]

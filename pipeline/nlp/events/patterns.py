@@ -310,10 +310,8 @@ def match(
     scope = list(words) if words is not None else phrase(tok)
     adjuncts = {t.i: a for t in scope if (a := _adjunct_preps(t, tok))}
     present = {lemma(t) for t in scope} | {t.lower_ for t in scope}
-    if isinstance(patterns, HeadPatterns):
-        patterns = patterns.candidates(present)
-    else:
-        patterns = [p for p in patterns if all(not present.isdisjoint(n) for n in p.needs)]
+    indexed = patterns if isinstance(patterns, HeadPatterns) else HeadPatterns(patterns)
+    patterns = indexed.candidates(present)
     before: list[Token] | None = None
     for pattern in patterns:
         code = pattern.code_for(passive)
