@@ -55,7 +55,7 @@ def test_config_and_machine_facts(report: dict[str, Any]) -> None:
     config = report["config"]
     assert config["articles"] == ARTICLES
     assert config["words"] > 0
-    assert config["workers"] == [1]
+    assert config["workers"] == ["1"]
     machine = report["machine"]
     assert machine["cores"] >= 1
     assert machine["python"]
@@ -111,8 +111,12 @@ def test_medians_targets_and_table(report: dict[str, Any]) -> None:
     median = report["median"]
     assert median["limit"]["articles_per_s"] == report["runs"][0]["limit"]["articles_per_s"]
     targets = {t["target"]: t for t in report["targets"]}
-    assert len(targets) == 4
+    assert len(targets) == 5
     assert targets["2 workers / 1 worker"]["met"] is None  # one worker count only
     assert targets["pipeline/limit, 1 worker"]["value"] == pytest.approx(median["ratio"]["1"])
-    assert "limit (in-process NLP)" in report["_stdout"]
+    cores = report["config"]["cores"]
+    machine = targets["pipeline / (cores x limit), best configuration"]["value"]
+    assert machine == pytest.approx(median["ratio"]["1"] / cores)
+    assert 0 < median["pipeline"]["1"]["saturation"]["cores_busy"] <= cores + 0.5
+    assert "limit (in-process NLP, one core)" in report["_stdout"]
     assert "pipeline, 1 worker" in report["_stdout"]

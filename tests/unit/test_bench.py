@@ -93,11 +93,15 @@ def test_median_of_runs_leaves_out_what_a_run_lacks_and_booleans() -> None:
 # --------------------------------------------------------------------------- targets
 
 
-def _median(ratio: float, p99: float, scaling: float | None, growth: float) -> dict[str, Any]:
+def _median(
+    ratio: float, p99: float, scaling: float | None, growth: float, machine: float | None = None
+) -> dict[str, Any]:
     pipeline: dict[str, Any] = {
         "1": {"latency": {"end_to_end": {"p99": p99}}, "rss": {"growth": growth}}
     }
     median: dict[str, Any] = {"ratio": {"1": ratio}, "pipeline": pipeline}
+    if machine is not None:
+        median["of_machine"] = {"1": ratio / 2, "2": machine}
     if scaling is not None:
         median["scaling"] = scaling
     return median
@@ -112,9 +116,9 @@ def test_the_memory_target_reads_the_growth_after_the_first_window() -> None:
 
 
 def test_targets_met_and_missed() -> None:
-    good = {c["target"]: c["met"] for c in check_targets(_median(0.95, 0.8, 1.9, 0.02))}
+    good = {c["target"]: c["met"] for c in check_targets(_median(0.95, 0.8, 1.9, 0.02, 0.9))}
     assert all(good.values()), good
-    bad = {c["target"]: c["met"] for c in check_targets(_median(0.5, 1.2, 1.2, 0.3))}
+    bad = {c["target"]: c["met"] for c in check_targets(_median(0.5, 1.2, 1.2, 0.3, 0.6))}
     assert not any(bad.values()), bad
 
 
@@ -122,12 +126,48 @@ def test_targets_not_measured_are_none() -> None:
     checks = check_targets(_median(0.95, 0.8, None, 0.02))
     scaling = next(c for c in checks if c["target"].startswith("2 workers"))
     assert scaling["met"] is None and scaling["value"] is None
-    assert [c["met"] for c in check_targets({})] == [None, None, None, None]
+    assert [c["met"] for c in check_targets({})] == [None, None, None, None, None]
 
 
 def test_target_thresholds_are_inclusive() -> None:
-    checks = check_targets(_median(0.90, 1.0, 1.8, 0.10))
+    checks = check_targets(_median(0.90, 1.0, 1.8, 0.10, 0.85))
     assert all(c["met"] for c in checks)
+
+
+def test_the_machine_target_takes_the_best_configuration() -> None:
+    # 1 worker reaches 0.45 of two cores' parse limit, 2 workers 0.87: the machine is used.
+    checks = {c["target"]: c for c in check_targets(_median(0.9, 0.8, 1.9, 0.02, 0.87))}
+    machine = checks["pipeline / (cores x limit), best configuration"]
+    assert machine["value"] == pytest.approx(0.87) and machine["met"] is True
+
+
+@pytest.mark.parametrize(
+    ("spec", "configs"),
+    [
+        ("1", [(1, None)]),
+        ("both", [(1, None), (2, None)]),
+        ("1,1x2, 2", [(1, None), (1, 2), (2, None)]),
+        ("2x0", [(2, 0)]),
+    ],
+)
+def test_worker_configurations(spec: str, configs: list[tuple[int, int | None]]) -> None:
+    assert bench.command.worker_configs(spec) == configs
+
+
+def test_machine_configurations_follow_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench.command, "cores", lambda: 4)
+    assert bench.command.worker_configs("machine") == [(1, None), (1, 4), (4, None)]
+    assert [bench.command.config_key(*c) for c in bench.command.worker_configs("machine")] == [
+        "1",
+        "1x4",
+        "4",
+    ]
+
+
+@pytest.mark.parametrize("spec", ["3y", "0", "1,,2", "x2"])
+def test_bad_worker_configurations_are_refused(spec: str) -> None:
+    with pytest.raises(ValueError, match="--workers"):
+        bench.command.worker_configs(spec)
 
 
 # --------------------------------------------------------------------------- articles
@@ -375,6 +415,7 @@ def _run_report(limit: float, one: float, two: float) -> dict[str, Any]:
         "limit": {"articles_per_s": limit, "words_per_s": limit * 300},
         "pipeline": {"1": pipeline(one), "2": pipeline(two)},
         "ratio": {"1": one / limit, "2": two / limit},
+        "of_machine": {"1": one / (2 * limit), "2": two / (2 * limit)},
         "scaling": two / one,
     }
 
@@ -392,9 +433,12 @@ def test_report_shape_and_table() -> None:
     assert median["pipeline"]["2"]["saturation"]["articles_per_s"] == 18.0
     assert median["scaling"] == pytest.approx(statistics.median([1.8947, 1.9, 1.9022]), rel=1e-3)
     table = format_table(report)
-    assert "limit (in-process NLP)" in table
+    assert "limit (in-process NLP, one core)" in table
     assert "pipeline, 2 workers" in table
     assert "scaling, 2 workers / 1 worker: 1.90" in table
+    assert "of machine: throughput / (2 cores x the one-core limit)" in table
+    two_workers = next(line for line in table.splitlines() if line.startswith("pipeline, 2"))
+    assert two_workers.split()[-3] == "0.90"  # 18 / (2 x 10), the column "of machine"
     assert "hop extract" in table and "work p50 0.100" in table
     assert "peak 391 MB" in table
     assert "slowest: 2.00 s (9,000 chars)" in table
@@ -420,8 +464,15 @@ def test_parser_defaults_and_choices() -> None:
     )
     assert args.skip_limit is False
     assert parser.parse_args(["--workers", "both"]).workers == "both"
-    with pytest.raises(SystemExit):
-        parser.parse_args(["--workers", "3"])
+
+
+def test_run_refuses_bad_worker_configurations(capsys: pytest.CaptureFixture[str]) -> None:
+    from pipeline.cli import build_parser
+    from pipeline.settings import Settings
+
+    args = build_parser().parse_args(["bench", "--workers", "two"])
+    assert bench.run(args, Settings()) == 2
+    assert "'two' is not W or WxP" in capsys.readouterr().err
 
 
 def test_cli_knows_the_bench_command() -> None:

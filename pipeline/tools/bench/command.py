@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import shlex
 import sys
 from collections.abc import Sequence
@@ -22,8 +23,40 @@ from pipeline.tools.bench.measure import measure_pipeline
 from pipeline.tools.bench.report import format_table, load_text, machine_facts
 from pipeline.tools.bench.stats import check_targets, median_of_runs
 
-WORKER_COUNTS = {"1": (1,), "2": (2,), "both": (1, 2)}
-"""The worker counts measured in each run, by ``--workers``."""
+WORKER_SHORTHANDS = {"both": "1,2", "machine": "1,1x{cores},{cores}"}
+"""Spellings of ``--workers`` that stand for a list of configurations."""
+
+
+def cores() -> int:
+    """The cores this process (and the workers it starts) may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def worker_configs(spec: str) -> list[tuple[int, int | None]]:
+    """``(workers, parse processes or None for the setting)`` for each item of ``--workers``.
+
+    An item is ``W`` (W workers with the configured parse processes) or ``WxP`` (W workers
+    with P parse processes each); ``both`` is ``1,2`` and ``machine`` is ``1,1xC,C`` for the
+    C cores of this machine.
+
+    Raises:
+        ValueError: an item is neither form, or a count is below 1 (P may be 0).
+    """
+    text = WORKER_SHORTHANDS.get(spec, spec).format(cores=cores())
+    configs: list[tuple[int, int | None]] = []
+    for item in text.split(","):
+        match = re.fullmatch(r"\s*(\d+)(?:x(\d+))?\s*", item)
+        if not match or int(match[1]) < 1:
+            raise ValueError(
+                f"--workers: {item!r} is not W or WxP (W >= 1 workers, P parse processes)"
+            )
+        configs.append((int(match[1]), None if match[2] is None else int(match[2])))
+    return configs
+
+
+def config_key(workers: int, processes: int | None) -> str:
+    """The report's key of a configuration: ``"2"`` or ``"1x2"``."""
+    return str(workers) if processes is None else f"{workers}x{processes}"
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -39,9 +72,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--workers",
-        choices=("1", "2", "both"),
         default="1",
-        help="worker processes; 'both' runs 1 then 2 in each run and reports the scaling",
+        help="configurations measured in each run, comma-separated: W workers, or WxP "
+        "workers with P parse processes each; 'both' = 1,2 (and the scaling); 'machine' = "
+        "1,1xC,C for C cores (default 1)",
     )
     parser.add_argument(
         "--rate",
@@ -118,11 +152,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.corpus is not None and not args.corpus.is_file():
         print(f"dipwire bench: no such corpus file: {args.corpus}", file=sys.stderr)
         return 2
+    try:
+        configs = worker_configs(args.workers)
+    except ValueError as error:
+        print(f"dipwire bench: {error}", file=sys.stderr)
+        return 2
     # The Kafka clients log every connection at INFO; the benchmark's own lines matter here.
     for name in ("kafka", "aiokafka", "pipeline.broker"):
         logging.getLogger(name).setLevel(logging.WARNING)
     articles = load_articles(args.corpus, args.articles)
-    worker_counts = WORKER_COUNTS[args.workers]
     config = run_config(args, settings, articles)
     report: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(),
@@ -155,7 +193,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"\nreport written to {args.out}", file=sys.stderr)
             return 0
     for number in range(1, args.runs + 1):
-        outcome = run_once(number, args, settings, analyzer, articles, worker_counts)
+        outcome = run_once(number, args, settings, analyzer, articles, configs)
         report["runs"].append(outcome)
         report["median"] = median_of_runs(report["runs"])
         report["targets"] = check_targets(report["median"])
@@ -182,7 +220,8 @@ def run_config(
         "source": args.corpus.name if args.corpus else "seeds (repeated, distinct ids)",
         "articles": len(articles),
         "words": sum(word_count(a) for a in articles),
-        "workers": list(WORKER_COUNTS[args.workers]),
+        "workers": [config_key(*config) for config in worker_configs(args.workers)],
+        "cores": cores(),
         "rate": args.rate,
         "latency_rate": args.latency_rate,
         "latency_articles": min(args.latency_articles, len(articles)),
@@ -206,9 +245,13 @@ def run_once(
     settings: Settings,
     analyzer: Any,
     articles: Sequence[dict[str, Any]],
-    worker_counts: Sequence[int],
+    configs: Sequence[tuple[int, int | None]],
 ) -> dict[str, Any]:
-    """One run: the limit, then the pipeline with each worker count; ratios within the run."""
+    """One run: the limit, then the pipeline in each configuration; ratios within the run.
+
+    ``ratio`` is a configuration's throughput over the one-core limit, ``of_machine`` over
+    what the machine's cores could parse (cores x the limit).
+    """
     outcome: dict[str, Any] = {"run": number, "load_before": list(os.getloadavg())}
     limit: dict[str, Any] | None = None
     if analyzer is not None:
@@ -222,17 +265,29 @@ def run_once(
         )
     outcome["pipeline"] = {}
     outcome["ratio"] = {}
-    for workers in worker_counts:
+    outcome["of_machine"] = {}
+    for workers, processes in configs:
+        key = config_key(workers, processes)
         profile = args.profile if number == 1 else None
-        result = measure_pipeline(settings, articles, workers, args, profile_dir=profile)
-        outcome["pipeline"][str(workers)] = result
+        run_settings = (
+            settings
+            if processes is None
+            else settings.model_copy(update={"nlp_processes": processes})
+        )
+        result = measure_pipeline(run_settings, articles, workers, args, profile_dir=profile)
+        result["nlp_processes"] = run_settings.nlp_processes
+        outcome["pipeline"][key] = result
         rate = result["saturation"]["articles_per_s"]
         ratio = ""
         if limit is not None:
-            outcome["ratio"][str(workers)] = rate / limit["articles_per_s"]
-            ratio = f", ratio {outcome['ratio'][str(workers)]:.2f}"
+            outcome["ratio"][key] = rate / limit["articles_per_s"]
+            outcome["of_machine"][key] = rate / (cores() * limit["articles_per_s"])
+            ratio = (
+                f", {outcome['ratio'][key]:.2f} x limit, "
+                f"{outcome['of_machine'][key]:.2f} of the machine"
+            )
         print(
-            f"bench: run {number}: {workers} worker(s) {rate:.2f} articles/s{ratio}; "
+            f"bench: run {number}: {key} worker(s) {rate:.2f} articles/s{ratio}; "
             f"load {load_text()}",
             file=sys.stderr,
         )

@@ -175,6 +175,9 @@ def _saturation(
     saturation["worker_cpu_seconds"] = worker_cpu
     saturation["articles_per_cpu_s"] = len(messages) / max(worker_cpu, 1e-9)
     saturation["cpu_seconds"] = cpu
+    # How many cores were busy (workers, broker, bench, anything else): what the run used.
+    busy = sum(v for k, v in cpu.items() if k != "capacity")
+    saturation["cores_busy"] = busy / max(saturation["seconds"], 1e-9)
     # Articles each worker parsed: keys decide the partition, so the split is uneven
     # and the busiest worker sets the pace.
     shares = [_extracted(p) - n for p, n in zip(rig.procs, extracted_before, strict=True)]

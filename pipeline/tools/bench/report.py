@@ -94,23 +94,46 @@ CODE_SHARE_TARGET = 0.15
 of its parse."""
 
 
+def config_label(key: str, processes: float | None) -> str:
+    """``pipeline, 2 workers x 1 parse`` for the report key ``2`` (or ``1x2``)."""
+    workers = key.split("x")[0]
+    parse = "" if processes is None else f" x {processes:.0f} parse"
+    return f"pipeline, {workers} worker{'s' if workers != '1' else ''}{parse}"
+
+
+def report_cores(median: Mapping[str, Any]) -> str:
+    """The cores behind the ``of machine`` column, from any configuration's two ratios."""
+    for key, of_machine in median.get("of_machine", {}).items():
+        ratio = median.get("ratio", {}).get(key)
+        if ratio and of_machine:
+            return f"{ratio / of_machine:.0f}"
+    return "?"
+
+
 def _speed_lines(median: Mapping[str, Any]) -> list[str]:
     """Articles and words per second of the limit and of each pipeline, and the scaling."""
     limit = median.get("limit", {})
     lines = [
-        f"{'':28}{'articles/s':>12}{'words/s':>12}{'vs limit':>10}{'per CPU-s':>11}",
-        f"{'limit (in-process NLP)':28}{_fmt(limit.get('articles_per_s')):>12}"
-        f"{_fmt(limit.get('words_per_s'), ',.0f'):>12}{'':>10}"
+        f"{'':34}{'articles/s':>12}{'words/s':>12}{'vs limit':>10}{'of machine':>12}"
+        f"{'per CPU-s':>11}{'cores busy':>12}",
+        f"{'limit (in-process NLP, one core)':34}{_fmt(limit.get('articles_per_s')):>12}"
+        f"{_fmt(limit.get('words_per_s'), ',.0f'):>12}{'':>10}{'':>12}"
         f"{_fmt(limit.get('articles_per_cpu_s')):>11}",
     ]
-    for workers, result in sorted(median.get("pipeline", {}).items()):
+    for key, result in sorted(median.get("pipeline", {}).items()):
         saturation = result.get("saturation", {})
-        label = f"pipeline, {workers} worker{'s' if workers != '1' else ''}"
         lines.append(
-            f"{label:28}{_fmt(saturation.get('articles_per_s')):>12}"
+            f"{config_label(key, result.get('nlp_processes')):34}"
+            f"{_fmt(saturation.get('articles_per_s')):>12}"
             f"{_fmt(saturation.get('words_per_s'), ',.0f'):>12}"
-            f"{_fmt(median.get('ratio', {}).get(workers)):>10}"
+            f"{_fmt(median.get('ratio', {}).get(key)):>10}"
+            f"{_fmt(median.get('of_machine', {}).get(key)):>12}"
             f"{_fmt(saturation.get('articles_per_cpu_s')):>11}"
+            f"{_fmt(saturation.get('cores_busy')):>12}"
+        )
+    if median.get("of_machine"):
+        lines.append(
+            f"of machine: throughput / ({report_cores(median)} cores x the one-core limit)"
         )
     if "scaling" in median:
         lines.append(f"scaling, 2 workers / 1 worker: {median['scaling']:.2f}")
@@ -133,7 +156,7 @@ def _pipeline_lines(
     if saturation.get("cpu_seconds"):
         lines.append(_cpu_line(workers, saturation["cpu_seconds"]))
     share = saturation.get("busiest_share")
-    if share is not None and workers != "1":
+    if share is not None and workers.split("x")[0] != "1":
         lines.append(f"busiest of {workers} workers parsed {share:.1%} of the articles")
     if result.get("rss"):
         lines.append(_rss_line(workers, result["rss"]))
