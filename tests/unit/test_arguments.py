@@ -92,3 +92,28 @@ def test_a_statement_is_coded_by_what_it_says(analyzer: Any, text: str, expected
 def test_news_media_reporting_is_not_an_event(analyzer: Any) -> None:
     found = dyads(analyzer, "The BBC reported that the Kenyan president met Uganda's president.")
     assert not {s for s, _, _ in found if s.endswith("MED")}
+
+
+@pytest.mark.parametrize(
+    ("text", "dyad"),
+    [
+        (
+            "Maria Lopez, a spokeswoman for the Chilean foreign ministry, criticised Bolivia.",
+            ("CHLGOV", "BOL", "11"),
+        ),
+        (
+            "Juan Perez, one of the Peruvian lawmakers who signed the letter, has condemned Chile.",
+            ("PERLEG", "CHL", "11"),
+        ),
+    ],
+)
+def test_an_unknown_name_is_the_actor_its_apposition_describes(
+    analyzer: Any, text: str, dyad: tuple[str, str, str]
+) -> None:
+    assert dyad in dyads(analyzer, text)
+
+
+def test_an_apposition_does_not_replace_a_known_name(analyzer: Any) -> None:
+    found = dyads(analyzer, "Chile, a neighbour of Peru, criticised Bolivia.")
+    assert ("CHL", "BOL", "11") in found
+    assert not any(source == "PER" for source, _, _ in found)

@@ -269,6 +269,10 @@ class Arguments:
                 owners = self.of_actors(state, tok, depth)
                 if owners:
                     found = owners
+            if not found:
+                # "Jane Doe, a spokeswoman for the Kenyan ministry, said": a name the
+                # dictionaries do not know is the actor its apposition describes.
+                found = self._apposition(state, tok, depth)
         for child in tok.children:
             # A list can parse as apposition ("The US, Russia, and Switzerland met").
             listed = child.dep_ == "appos" and child.pos_ == "PROPN" and child.i in state.by_token
@@ -303,6 +307,17 @@ class Arguments:
                 found[n] = Derived(bare.start, bare.end, ref)
                 break
         return found + _agents_in_conjoined_countries(state, found)
+
+    def _apposition(self, state: DocState, tok: Token, depth: int) -> list[Mention]:
+        """The actors of an apposition that describes a name ("X, an aide to the president")."""
+        if tok.pos_ != "PROPN":
+            return []
+        for child in tok.children:
+            if child.dep_ == "appos" and child.pos_ in ("NOUN", "NUM", "PRON"):
+                mentions = self.np_actors(state, child, depth + 1)
+                if mentions:
+                    return mentions
+        return []
 
     def of_actors(self, state: DocState, tok: Token, depth: int) -> list[Mention]:
         """Actors of the noun's "of" phrase ("the assets of Iran", "leaders of X")."""
