@@ -117,3 +117,20 @@ def test_an_apposition_does_not_replace_a_known_name(analyzer: Any) -> None:
     found = dyads(analyzer, "Chile, a neighbour of Peru, criticised Bolivia.")
     assert ("CHL", "BOL", "11") in found
     assert not any(source == "PER" for source, _, _ in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "dyad"),
+    [
+        ("Kenyan protesters staged protests in Nairobi on Friday.", ("KENOPP", None, "14")),
+        ("Chilean demonstrators held a rally outside the parliament.", ("CHLOPP", None, "14")),
+    ],
+)
+def test_a_solo_event_whose_object_is_its_own_noun_is_coded(
+    analyzer: Any, text: str, dyad: tuple[str, None, str]
+) -> None:
+    assert dyad in dyads(analyzer, text)
+
+
+def test_a_solo_verb_with_an_object_of_another_sense_is_no_event(analyzer: Any) -> None:
+    assert not dyads(analyzer, "Kenyan engineers demonstrated the new system in Nairobi.")

@@ -328,8 +328,9 @@ class EventCoder:
             return pairs
         if len(source.mentions) > 1 and self._mutual(frame, head, code):
             return [(s, t, "mutual") for s, t in _mutual_pairs(source)]
-        if root_of(code) in self.lexicon.solo_roots and not has_object(head):
-            # "protesters marched" is an event; "demonstrated the new system" is not.
+        if root_of(code) in self.lexicon.solo_roots and not _foreign_object(frame, head):
+            # "protesters marched" and "staged protests" are events; "demonstrated the
+            # new system" is not.
             return [(s, None, "forward") for s in source.mentions]
         return []
 
@@ -355,6 +356,13 @@ class EventCoder:
         return False
 
     # -------------------------------------------------------------- confidence
+
+
+def _foreign_object(frame: Frame, head: Token) -> bool:
+    """True when the verb has a direct object that its pattern did not match."""
+    return has_object(head) and any(
+        c.dep_ in ("dobj", "obj") and c.i not in frame.matched for c in head.children
+    )
 
 
 def _mutual_pairs(source: Arg) -> list[tuple[Mention, Mention]]:
