@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
@@ -27,10 +27,11 @@ from pipeline.metrics import Metrics, create_metrics
 from pipeline.settings import Settings
 from pipeline.stages.agents import Sink, TopicSink, make_agent
 from pipeline.stages.base import Stage
+from pipeline.stages.chain import ChainStage, NlpSteps
 from pipeline.stages.child import ChildStage
-from pipeline.stages.code import CodeStage, EventCoding
-from pipeline.stages.enrich import Enricher, EnrichStage
-from pipeline.stages.extract import Annotator, ExtractStage
+from pipeline.stages.code import CodeStage
+from pipeline.stages.enrich import EnrichStage
+from pipeline.stages.extract import ExtractStage
 from pipeline.stages.lane import LongLane
 from pipeline.stages.validate import Deduper, ValidateStage
 from pipeline.topics import Role, TopicNames
@@ -43,10 +44,6 @@ FAUST_METRICS_PREFIX = "dipwire_faust"
 PRODUCER_COMPRESSION = "zstd"
 """Codec of every batch a worker produces: on annotated articles 4.8 times smaller for 3.7 ms
 of CPU a MB (gzip: 5.4 times for 40 ms, lz4: 3.8 times for 15 ms); see the README."""
-
-
-class NlpSteps(Annotator, Enricher, EventCoding, Protocol):
-    """What the three NLP stages need together (``pipeline.nlp.Analyzer`` is one)."""
 
 
 @dataclass(frozen=True)
@@ -65,9 +62,14 @@ def build_stages(
 ) -> tuple[Stage, ...]:
     """The four stages in flow order, wired from settings.
 
-    ``extract`` replaces the in-process extract stage (the worker passes a
-    ``ChildStage`` when ``settings.nlp_processes`` is above 0).
+    The extract agent's stage chains enrich and code when ``settings.chain_stages``
+    (:class:`ChainStage`); ``extract`` replaces it (the worker passes a
+    ``ChildStage`` that runs it in parse processes). The enrich and code stages
+    are there either way, for what reaches their topics.
     """
+    first: Stage = (
+        ChainStage.on(analyzer, __version__) if settings.chain_stages else ExtractStage(analyzer)
+    )
     return (
         ValidateStage(
             # The stage refuses a raw message before parsing it when it is larger than
@@ -77,7 +79,7 @@ def build_stages(
             max_body_bytes=settings.max_body_bytes,
             deduper=Deduper(capacity=settings.dedupe_window),
         ),
-        extract if extract is not None else ExtractStage(analyzer),
+        extract if extract is not None else first,
         EnrichStage(analyzer),
         CodeStage(analyzer, pipeline_version=__version__),
     )

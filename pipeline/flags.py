@@ -59,11 +59,14 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
         "settings", "each flag overrides its environment variable (see the README's Configuration)"
     )
     for name, field in setting_fields().items():
-        (kind,) = _members(field.annotation)
+        kinds = _members(field.annotation)
+        kind = kinds[0] if len(kinds) == 1 else kinds
         description = (field.description or "").replace("%", "%%")
         text = f"{description} [{env_name(name)}; default: {_default_text(name, field)}]".strip()
         options: dict[str, Any] = {"dest": _DEST + name, "default": None, "help": text}
-        if kind is bool:
+        if isinstance(kind, tuple):  # ``int | Literal["auto"]``: N|auto
+            options["metavar"] = "|".join(_metavar(k) for k in kind)
+        elif kind is bool:
             options["action"] = argparse.BooleanOptionalAction
         elif typing.get_origin(kind) is Literal:
             options["choices"] = [str(c) for c in typing.get_args(kind)]
@@ -73,6 +76,8 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _metavar(kind: Any) -> str:
+    if typing.get_origin(kind) is Literal:
+        return "|".join(str(c) for c in typing.get_args(kind))
     if typing.get_origin(kind) is list:
         return "PATH[:PATH...]"
     names = {int: "N", float: "X", str: "TEXT"}

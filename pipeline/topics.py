@@ -2,7 +2,8 @@
 
 ``articles.raw`` -> validate -> ``articles.valid`` -> extract -> ``articles.annotated``
 -> enrich -> ``articles.enriched`` -> code -> ``events.diplomatic`` + ``articles.coded``.
-Any stage -> ``articles.dlq``.
+Any stage -> ``articles.dlq``. By default (:data:`CHAIN`) the extract agent runs enrich and
+code on the article it parsed, and the two topics between them stay empty.
 
 A topic is named in code by its :class:`Role`; :class:`TopicNames` turns roles
 into full names with the configured prefix, and :data:`FLOW` is the one place
@@ -74,6 +75,10 @@ FLOW: tuple[Step, ...] = (
     Step("code", Role.ENRICHED, Role.CODED, (Role.EVENTS, Role.CODED, Role.DLQ)),
 )
 """The four stages in flow order."""
+
+CHAIN = Step("extract", Role.VALID, Role.CODED, (Role.EVENTS, Role.CODED, Role.DLQ))
+"""The extract agent when it chains enrich and code (``DIPWIRE_CHAIN_STAGES``, the default):
+it reads what extract reads and writes what code writes; the parse crosses no topic."""
 
 REPLAY_HEADER = "dipwire-replay"
 """Header of a record ``dipwire replay`` put back on ``articles.raw``; its value is a token

@@ -47,7 +47,7 @@ def run_worker(settings: Settings) -> int:
     create_pipeline_topics(settings)
     config = NlpConfig.from_settings(settings)
     started = time.perf_counter()
-    child = _parse_processes(settings, config) if settings.nlp_processes else None
+    child = _parse_processes(settings, config) if settings.parse_processes else None
     lane = _parse_processes(settings, config, 1) if child and settings.long_lane else None
     try:
         analyzer = Analyzer.load(config, parse=child is None)
@@ -58,7 +58,7 @@ def run_worker(settings: Settings) -> int:
             "NLP loaded in %.1f s (model %s, parse %s)",
             time.perf_counter() - started,
             settings.spacy_model,
-            f"in {settings.nlp_processes} child process(es)" if child else "in this process",
+            f"in {settings.parse_processes} child process(es)" if child else "in this process",
         )
         pipeline = create_pipeline(settings, analyzer, extract=child, lane=lane)
         # override_logging=False: the CLI's logging (pipeline.logs) stays the one format.
@@ -86,19 +86,24 @@ def run_worker(settings: Settings) -> int:
 def _parse_processes(
     settings: Settings, config: NlpConfig, processes: int | None = None
 ) -> ChildStage:
-    """The extract stage in ``processes`` (default ``settings.nlp_processes``) children, started.
+    """The extract agent's stage in ``processes`` (default ``settings.parse_processes``) children.
 
-    They load spaCy now. The worker makes a second one of one process for the long lane.
+    The stage is the chain of extract, enrich and code (``settings.chain_stages``) or extract
+    alone. The children load spaCy now. The worker makes a second one of one process for the
+    long lane.
     """
+    from pipeline.stages.chain import ChainStage, load_chain_stage
     from pipeline.stages.child import ChildStage
     from pipeline.stages.extract import ExtractStage, load_extract_stage
 
+    kind = ChainStage if settings.chain_stages else ExtractStage
+    load = load_chain_stage if settings.chain_stages else load_extract_stage
     child = ChildStage(
-        functools.partial(load_extract_stage, config),
-        processes=processes or settings.nlp_processes,
-        id=ExtractStage.id,
-        input_role=ExtractStage.input_role,
-        output_roles=ExtractStage.output_roles,
+        functools.partial(load, config),
+        processes=processes or settings.parse_processes,
+        id=kind.id,
+        input_role=kind.input_role,
+        output_roles=kind.output_roles,
     )
     child.start()  # the children load spaCy while this process loads the rest
     return child

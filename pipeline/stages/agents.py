@@ -116,12 +116,17 @@ def record_batch(
     published_at: datetime,
 ) -> None:
     """Count one processed batch: in/out/failed, dead letters, timing, events and latency."""
-    metrics.messages_in.labels(stage).inc(received)
     metrics.batch_size.labels(stage).observe(received)
-    if received:
-        share = seconds / received
-        for _ in range(received):
-            metrics.processing_seconds.labels(stage).observe(share)
+    letters = result.dead_letters()
+    if result.steps:  # chained: each step counted as its own agent counts it
+        inner = sum(step.seconds for name, step in result.steps.items() if name != stage)
+        for name, step in result.steps.items():
+            # the agent's own step also holds the publishing and waiting of the batch
+            took = max(seconds - inner, 0.0) if name == stage else step.seconds
+            _count_step(metrics, name, step.received, step.out, took)
+    else:
+        out = len(result.outputs) - len(letters)
+        _count_step(metrics, stage, received, out, seconds)
     for reason, count in result.duplicates.items():
         metrics.duplicates.labels(reason).inc(count)
     if result.truncated:
@@ -129,15 +134,10 @@ def record_batch(
     for scope, count in result.discarded.items():
         if count:
             metrics.discarded.labels(scope).inc(count)
-    letters = result.dead_letters()
-    for letter in letters:
-        metrics.dead_letters.labels(stage, letter.error_kind).inc()
-    failed = sum(1 for letter in letters if letter.error_kind != "duplicate_body")
-    if failed:
-        metrics.messages_failed.labels(stage).inc(failed)
-    out = len(result.outputs) - len(letters)
-    if out:
-        metrics.messages_out.labels(stage).inc(out)
+    for letter in letters:  # under the stage (or chained step) that wrote it
+        metrics.dead_letters.labels(letter.stage, letter.error_kind).inc()
+        if letter.error_kind != "duplicate_body":
+            metrics.messages_failed.labels(letter.stage).inc()
     for output in result.outputs:
         value = output.value
         if isinstance(value, DiplomaticEvent):
@@ -147,6 +147,17 @@ def record_batch(
             if value.received_at is not None:
                 latency = (published_at - value.received_at).total_seconds()
                 metrics.ingest_to_emit_seconds.observe(max(latency, 0.0))
+
+
+def _count_step(metrics: Metrics, stage: str, received: int, out: int, seconds: float) -> None:
+    """Messages in and out of one stage, and its seconds shared among what it took in."""
+    metrics.messages_in.labels(stage).inc(received)
+    if received:
+        share = seconds / received
+        for _ in range(received):
+            metrics.processing_seconds.labels(stage).observe(share)
+    if out:
+        metrics.messages_out.labels(stage).inc(out)
 
 
 def _count_event(metrics: Metrics, event: DiplomaticEvent, published_at: datetime) -> None:

@@ -74,10 +74,39 @@ class BatchResult:
     truncated: int = 0
     discarded: dict[str, int] = field(default_factory=dict)
     """Sentences (``sentence``) and articles (``story``) a discard phrase kept from coding."""
+    steps: dict[str, StepCount] = field(default_factory=dict)
+    """A chained stage's steps by stage id, each counted as its own agent would count it."""
 
     def dead_letters(self) -> list[DeadLetter]:
         """The dead-letter records among the outputs."""
         return [o.value for o in self.outputs if isinstance(o.value, DeadLetter)]
+
+    def merge(self, other: BatchResult) -> None:
+        """Add ``other`` (the result of another part of the same batch) to this one."""
+        self.outputs.extend(other.outputs)
+        self.truncated += other.truncated
+        for counts, more in (
+            (self.duplicates, other.duplicates),
+            (self.discarded, other.discarded),
+        ):
+            for key, count in more.items():
+                counts[key] = counts.get(key, 0) + count
+        for stage, step in other.steps.items():
+            self.steps[stage] = self.steps.get(stage, StepCount()) + step
+
+
+@dataclass(frozen=True)
+class StepCount:
+    """What one step of a chained stage took in, carried on or published, and its seconds."""
+
+    received: int = 0
+    out: int = 0
+    seconds: float = 0.0
+
+    def __add__(self, other: StepCount) -> StepCount:
+        return StepCount(
+            self.received + other.received, self.out + other.out, self.seconds + other.seconds
+        )
 
 
 class Stage(Protocol):
@@ -156,18 +185,10 @@ def add_timing(model: T, stage: str, seconds: float) -> T:
     return model.model_copy(update={"timings": timings})
 
 
-def run_batch(
-    stage: str,
-    records: Sequence[Record],
-    model: type[M],
-    batch_fn: Callable[[Sequence[M]], list[R]],
-    now: datetime,
-    result: BatchResult,
-) -> tuple[list[tuple[M, R]], float]:
-    """Decode a batch as ``model``, run ``batch_fn`` with error isolation, dead-letter what failed.
-
-    Returns the (input, output) pairs that succeeded and each one's share of the batch time.
-    """
+def decode_batch(
+    stage: str, records: Sequence[Record], model: type[M], now: datetime, result: BatchResult
+) -> list[tuple[Record, M]]:
+    """Each record decoded as ``model``, beside it; what does not decode is dead-lettered."""
     decoded: list[tuple[Record, M]] = []
     for record in records:
         value = decode(record.value, model)
@@ -175,17 +196,34 @@ def run_batch(
             result.outputs.append(reject(record, stage, value, now))
         else:
             decoded.append((record, value))
+    return decoded
+
+
+def run_decoded(
+    stage: str,
+    decoded: Sequence[tuple[Record, M]],
+    batch_fn: Callable[[Sequence[M]], list[R]],
+    now: datetime,
+    result: BatchResult,
+) -> tuple[list[tuple[Record, M, R]], float]:
+    """Run ``batch_fn`` over decoded items with error isolation; dead-letter what failed.
+
+    A failure is dead-lettered with the record the item came from, so a stage
+    that runs on another stage's output in the same call (``pipeline.stages.chain``)
+    dead-letters the message it read. Returns (record, input, output) for what
+    succeeded and each item's share of the batch time.
+    """
     started = time.perf_counter()
     outcomes = isolate([item for _, item in decoded], batch_fn, stage)
     share = (time.perf_counter() - started) / max(len(decoded), 1)
-    done: list[tuple[M, R]] = []
+    done: list[tuple[Record, M, R]] = []
     for (record, item), outcome in zip(decoded, outcomes, strict=True):
         if isinstance(outcome, BaseException):
             crashed = crash_reason(outcome)
             rejected = Rejected(crashed.kind, crashed.reason, article_of(item).id)
             result.outputs.append(reject(record, stage, rejected, now))
         else:
-            done.append((item, outcome))
+            done.append((record, item, outcome))
     return done, share
 
 

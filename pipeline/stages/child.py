@@ -167,10 +167,7 @@ class ChildStage:
                 )
                 result.outputs.append(reject(record, self.id, died, now))
                 continue
-            result.outputs.extend(part.outputs)
-            result.truncated += part.truncated
-            for reason, count in part.duplicates.items():
-                result.duplicates[reason] = result.duplicates.get(reason, 0) + count
+            result.merge(part)
         return result
 
     def _executor(self) -> ProcessPoolExecutor:

@@ -9,7 +9,14 @@ from typing import Protocol
 
 from pipeline.models import ArticleCoded, DiplomaticEvent, EnrichedArticle
 from pipeline.nlp.issues import Discards
-from pipeline.stages.base import BatchResult, Output, Record, add_timing, run_batch
+from pipeline.stages.base import (
+    BatchResult,
+    Output,
+    Record,
+    add_timing,
+    decode_batch,
+    run_decoded,
+)
 from pipeline.topics import Role, step
 
 STEP = step("code")
@@ -45,6 +52,13 @@ class CodeStage:
     def process(self, records: Sequence[Record], now: datetime) -> BatchResult:
         """Code every decodable enriched article of the batch."""
         result = BatchResult()
+        self.carry(decode_batch(self.id, records, EnrichedArticle, now, result), now, result)
+        return result
+
+    def carry(
+        self, decoded: Sequence[tuple[Record, EnrichedArticle]], now: datetime, result: BatchResult
+    ) -> None:
+        """Code decoded enriched articles: their events and ``ArticleCoded`` go to ``result``."""
 
         def code_batch(items: Sequence[EnrichedArticle]) -> list[CodedArticle]:
             return [
@@ -54,8 +68,8 @@ class CodeStage:
                 for item in items
             ]
 
-        done, share = run_batch(self.id, records, EnrichedArticle, code_batch, now, result)
-        for item, (events, discards) in done:
+        done, share = run_decoded(self.id, decoded, code_batch, now, result)
+        for _, item, (events, discards) in done:
             _count_discards(result, discards)
             article = item.article
             for event in events:
@@ -71,7 +85,6 @@ class CodeStage:
                 coded_at=now,
             )
             result.outputs.append(Output(STEP.carries, article.id.encode(), coded))
-        return result
 
 
 def _count_discards(result: BatchResult, discards: Discards) -> None:

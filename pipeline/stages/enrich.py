@@ -8,7 +8,14 @@ from datetime import datetime
 from typing import Protocol
 
 from pipeline.models import AnnotatedArticle, EnrichedArticle
-from pipeline.stages.base import BatchResult, Output, Record, add_timing, run_batch
+from pipeline.stages.base import (
+    BatchResult,
+    Output,
+    Record,
+    add_timing,
+    decode_batch,
+    run_decoded,
+)
 from pipeline.topics import Role, step
 
 STEP = step("enrich")
@@ -34,10 +41,14 @@ class EnrichStage:
     def process(self, records: Sequence[Record], now: datetime) -> BatchResult:
         """Enrich every decodable annotation of the batch."""
         result = BatchResult()
-        done, share = run_batch(
-            self.id, records, AnnotatedArticle, self.analyzer.enrich, now, result
-        )
-        for item, outcome in done:
-            enriched = add_timing(outcome, self.id, share)
-            result.outputs.append(Output(STEP.carries, item.article.id.encode(), enriched))
+        decoded = decode_batch(self.id, records, AnnotatedArticle, now, result)
+        for _, enriched in self.carry(decoded, now, result):
+            result.outputs.append(Output(STEP.carries, enriched.article.id.encode(), enriched))
         return result
+
+    def carry(
+        self, decoded: Sequence[tuple[Record, AnnotatedArticle]], now: datetime, result: BatchResult
+    ) -> list[tuple[Record, EnrichedArticle]]:
+        """Enrich decoded annotations, each beside the record it came from; failures dead-letter."""
+        done, share = run_decoded(self.id, decoded, self.analyzer.enrich, now, result)
+        return [(record, add_timing(outcome, self.id, share)) for record, _, outcome in done]

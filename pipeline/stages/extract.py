@@ -12,7 +12,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from pipeline.models import AnnotatedArticle, Article
-from pipeline.stages.base import BatchResult, Output, Record, add_timing, run_batch
+from pipeline.stages.base import (
+    BatchResult,
+    Output,
+    Record,
+    add_timing,
+    decode_batch,
+    run_decoded,
+)
 from pipeline.topics import Role, step
 
 if TYPE_CHECKING:
@@ -41,12 +48,22 @@ class ExtractStage:
     def process(self, records: Sequence[Record], now: datetime) -> BatchResult:
         """Annotate every decodable article of the batch."""
         result = BatchResult()
-        done, share = run_batch(self.id, records, Article, self.analyzer.annotate, now, result)
-        for article, outcome in done:
-            result.truncated += outcome.truncated
-            annotated = add_timing(outcome, self.id, share)
-            result.outputs.append(Output(STEP.carries, article.id.encode(), annotated))
+        for _, annotated in self.carry(
+            decode_batch(self.id, records, Article, now, result), now, result
+        ):
+            result.outputs.append(Output(STEP.carries, annotated.article.id.encode(), annotated))
         return result
+
+    def carry(
+        self, decoded: Sequence[tuple[Record, Article]], now: datetime, result: BatchResult
+    ) -> list[tuple[Record, AnnotatedArticle]]:
+        """Annotate decoded articles, each beside the record it came from; failures dead-letter."""
+        done, share = run_decoded(self.id, decoded, self.analyzer.annotate, now, result)
+        carried = []
+        for record, _, outcome in done:
+            result.truncated += outcome.truncated
+            carried.append((record, add_timing(outcome, self.id, share)))
+        return carried
 
 
 def load_extract_stage(config: NlpConfig) -> ExtractStage:

@@ -1,7 +1,11 @@
-"""The validate and extract agents under ``test_context``: real app, real stages, a list sink."""
+"""The validate and extract agents under ``test_context``: real app, real stages, a list sink.
+
+The extract agent's own tests turn the chain off; the chained agent has tests of its own.
+"""
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -9,7 +13,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from pipeline.models import AnnotatedArticle, Article, DeadLetter
-from pipeline.testing import EchoAnalyzer, article, raw_article
+from pipeline.testing import EchoAnalyzer, annotated, article, raw_article
 from pipeline.topics import REPLAY_HEADER
 from tests.agents.conftest import wire
 
@@ -58,7 +62,7 @@ def test_validate_agent_lets_a_replayed_id_through_once_by_its_header() -> None:
 def test_extract_parses_a_batch_shortest_first_and_publishes_each_piece() -> None:
     analyzer = EchoAnalyzer()
     # A long batch window, so the three articles are taken as one batch.
-    with wire(analyzer, batch_within=0.5, parse_chunk_bytes=2_000) as wiring:
+    with wire(analyzer, batch_within=0.5, parse_chunk_bytes=2_000, chain_stages=False) as wiring:
         bodies = [("long", "word " * 4_000), ("s1", "Leaders met."), ("s2", "Envoys.")]
         wiring.feed(
             "extract",
@@ -69,7 +73,7 @@ def test_extract_parses_a_batch_shortest_first_and_publishes_each_piece() -> Non
 
 
 def test_extract_dead_letters_the_article_the_analyzer_fails_on_and_goes_on() -> None:
-    with wire(EchoAnalyzer(), batch_within=0.2) as wiring:
+    with wire(EchoAnalyzer(), batch_within=0.2, chain_stages=False) as wiring:
         messages = [
             (i.encode(), article(i, body).model_dump_json().encode())
             for i, body in (("a1", "Talks began."), ("a2", "The BOOM one."), ("a3", "Envoys met."))
@@ -104,7 +108,12 @@ def test_a_long_article_in_its_lane_holds_up_neither_its_batch_nor_the_next() ->
             lane.gate.set()  # only now may the long article's parse finish
         return "long" in ids
 
-    settings = {"batch_size": 2, "batch_within": 0.05, "long_article_bytes": 5_000}
+    settings = {
+        "batch_size": 2,
+        "batch_within": 0.05,
+        "long_article_bytes": 5_000,
+        "chain_stages": False,
+    }
     with wire(short, lane=lane, **settings) as wiring:  # batches [s1, long], [s2, s3]
         bodies = [("s1", "Leaders met."), ("long", long_body), ("s2", "Envoys."), ("s3", "Talks.")]
         wiring.feed(
@@ -117,3 +126,51 @@ def test_a_long_article_in_its_lane_holds_up_neither_its_batch_nor_the_next() ->
     assert lane.calls == [("annotate", ["long"])]
     assert all("long" not in ids for _, ids in short.calls)
     assert wiring.sample("dipwire_stage_messages_in_total", stage="extract") == 4
+
+
+def test_chained_extract_agent_codes_each_article_and_publishes_no_parse() -> None:
+    analyzer = EchoAnalyzer(events=2)
+    with wire(analyzer, batch_within=0.2) as wiring:
+        messages = [
+            (i.encode(), article(i, body).model_dump_json().encode())
+            for i, body in (("a1", "Talks began."), ("a2", "Envoys met."))
+        ]
+        wiring.feed("extract", messages)
+    assert wiring.sink.by_role("annotated") == [] and wiring.sink.by_role("enriched") == []
+    coded = wiring.sink.by_role("coded")
+    assert sorted(c.article_id for c in coded) == ["a1", "a2"]
+    assert all(c.events == 2 for c in coded)
+    assert len(wiring.sink.by_role("events")) == 4
+    assert [t.stage for t in coded[0].timings] == ["extract", "enrich", "code"]
+    assert [call for call, _ in analyzer.calls][:2] == ["annotate", "enrich"]
+    # Each step counted as its own agent would count it: articles in, what it carries out.
+    for stage, out in (("extract", 2), ("enrich", 2), ("code", 6)):
+        assert wiring.sample("dipwire_stage_messages_in_total", stage=stage) == 2, stage
+        assert wiring.sample("dipwire_stage_messages_out_total", stage=stage) == out, stage
+        assert wiring.sample("dipwire_stage_processing_seconds_count", stage=stage) == 2, stage
+
+
+class CoderBoom(EchoAnalyzer):
+    """Parses everything; only the coder fails on ``BOOM``."""
+
+    def annotate(self, articles: Sequence[Article]) -> list[AnnotatedArticle]:
+        return [annotated(a) for a in articles]
+
+
+@pytest.mark.parametrize(("analyzer", "step"), [(EchoAnalyzer(), "extract"), (CoderBoom(), "code")])
+def test_chained_extract_agent_dead_letters_under_the_step_that_failed(
+    analyzer: EchoAnalyzer, step: str
+) -> None:
+    with wire(analyzer, batch_within=0.2) as wiring:
+        messages = [
+            (i.encode(), article(i, body).model_dump_json().encode())
+            for i, body in (("a1", "Talks began."), ("a2", "The BOOM one."), ("a3", "Envoys met."))
+        ]
+        wiring.feed("extract", messages)
+    assert sorted(c.article_id for c in wiring.sink.by_role("coded")) == ["a1", "a3"]
+    (letter,) = wiring.sink.by_role("dlq")
+    assert (letter.article_id, letter.error_kind, letter.stage) == ("a2", "stage_error", step)
+    read = Article.model_validate_json(base64.b64decode(letter.payload_b64))
+    assert read.id == "a2"  # the message the agent read: a replay codes it again
+    assert wiring.sample("dipwire_stage_messages_failed_total", stage=step) == 1
+    assert wiring.sample("dipwire_dead_letters_total", stage=step, kind="stage_error") == 1

@@ -47,8 +47,14 @@ def test_oversized_outputs_carry_less_or_are_dead_lettered_and_the_partition_mov
     workers: Callable[..., WorkerProcess],
 ) -> None:
     # One batch, parsed whole: a refused output must not hold back or repeat its batch-mates.
+    # The parse crosses a topic only with the stages unchained.
     settings = _settings(
-        broker, unique_name, max_message_bytes=LIMIT, parse_chunk_bytes=0, batch_within=1.0
+        broker,
+        unique_name,
+        max_message_bytes=LIMIT,
+        parse_chunk_bytes=0,
+        batch_within=1.0,
+        chain_stages=False,
     )
     names = TopicNames.from_settings(settings)
     broker.create_topics(list(names.all()), 4)
@@ -98,3 +104,31 @@ def _assert_every_record_fits(broker: BrokerHandle, names: TopicNames) -> None:
     for topic in (names.valid, names.annotated, names.enriched, names.coded, names.dlq):
         sizes: list[Any] = [len(v) for v in _raw_values(broker, topic)]
         assert sizes and max(sizes) <= LIMIT, (topic, max(sizes or [0]))
+
+
+def test_chained_the_parse_crosses_no_topic_and_a_long_article_is_coded_whole(
+    broker: BrokerHandle,
+    unique_name: Callable[[str], str],
+    workers: Callable[..., WorkerProcess],
+) -> None:
+    from tests.integration.test_faults import _raw_values
+
+    settings = _settings(broker, unique_name, max_message_bytes=LIMIT, batch_within=1.0)
+    assert settings.chain_stages
+    names = TopicNames.from_settings(settings)
+    broker.create_topics(list(names.all()), 4)
+    worker = workers(settings)
+    _healthy(worker)
+    texts = [json.loads(value)["body"] for _, value in corpus(400, seed=12, prefix="x")]
+    long_body = " ".join(texts[:50])  # its annotation (~250 KB) would not fit the limit
+    messages = [(b"one", _article("chain-long", long_body))]
+    messages += [(b"one", value) for _, value in corpus(3, seed=11, prefix="chain")]
+    _publish(broker, names.raw, messages)
+    report = _audit_until_accounted(settings, len(messages), 300)
+    assert report.ok and report.coded == len(messages) and not report.dead_letters_by_kind
+    coded = {c["article_id"]: c for c in _read_json(broker, names.coded)}
+    assert coded["chain-long"]["truncated"] is False and coded["chain-long"]["events"] > 0
+    assert [t["stage"] for t in coded["chain-long"]["timings"]] == ["extract", "enrich", "code"]
+    assert _raw_values(broker, names.annotated) == [] and _raw_values(broker, names.enriched) == []
+    assert _metric(worker, "dipwire_stage_messages_in_total", stage="extract") == len(messages)
+    assert _metric(worker, "dipwire_outputs_reduced_total") == 0

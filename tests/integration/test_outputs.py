@@ -82,6 +82,9 @@ def run(broker: BrokerHandle) -> Iterator[Run]:
         topic_prefix=prefix,
         app_id=f"dipwire-outputs-{tag}",
         web_port=0,
+        # Unchained, so every topic carries records and every schema's headers are checked
+        # (chained, the events, accounts and dead letters go through the same sink).
+        chain_stages=False,
     )
     names = TopicNames.from_settings(settings)
     broker.create_topics(list(names.all()), settings.partitions)

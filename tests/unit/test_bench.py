@@ -156,11 +156,11 @@ def test_worker_configurations(spec: str, configs: list[tuple[int, int | None]])
 
 def test_machine_configurations_follow_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bench.command, "cores", lambda: 4)
-    assert bench.command.worker_configs("machine") == [(1, None), (1, 4), (4, None)]
+    assert bench.command.worker_configs("machine") == [(1, None), (1, 1), (4, 1)]
     assert [bench.command.config_key(*c) for c in bench.command.worker_configs("machine")] == [
         "1",
-        "1x4",
-        "4",
+        "1x1",
+        "4x1",
     ]
 
 
@@ -349,6 +349,26 @@ def test_latency_report_from_record_timestamps() -> None:
     assert report["hops"]["extract"]["work_p50"] == pytest.approx(0.2)
     assert report["hops"]["code"]["max"] == pytest.approx(0.3)
     assert "work_p50" not in report["hops"]["enrich"]
+
+
+def test_a_chained_worker_has_one_hop_from_valid_to_coded() -> None:
+    topics = {"raw": "r", "valid": "v", "annotated": "a", "enriched": "e", "coded": "c"}
+    timings = [{"stage": s, "seconds": t} for s, t in (("extract", 0.2), ("enrich", 0.01))]
+    data = Collected(
+        timestamps={
+            "r": {"x": 1_000},
+            "v": {"x": 1_100},
+            "a": {},
+            "e": {},
+            "c": {"x": 1_500},
+        },
+        values={"x": orjson.dumps({"timings": [*timings, {"stage": "code", "seconds": 0.02}]})},
+        terminal={"x": ("c", 1_500)},
+    )
+    hops = latency_report(data, topics)["hops"]
+    assert list(hops) == ["validate", "extract+enrich+code"]
+    assert hops["extract+enrich+code"]["p50"] == pytest.approx(0.4)
+    assert hops["extract+enrich+code"]["work_p50"] == pytest.approx(0.23)
 
 
 # --------------------------------------------------------------------------- profile

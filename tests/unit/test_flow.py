@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.app import build_stages
 from pipeline.settings import Settings
-from pipeline.topics import ALL, FLOW, TERMINAL, Role, TopicNames, step
+from pipeline.topics import ALL, CHAIN, FLOW, TERMINAL, Role, TopicNames, step
 
 pytestmark = pytest.mark.unit
 
@@ -30,10 +30,19 @@ def test_each_stage_reads_what_the_one_before_carries() -> None:
 
 
 def test_the_stages_take_their_ids_and_roles_from_the_flow() -> None:
-    stages = build_stages(Settings(), analyzer=object())  # type: ignore[arg-type]
+    stages = build_stages(Settings(chain_stages=False), analyzer=object())  # type: ignore[arg-type]
     assert [(s.id, s.input_role, s.output_roles) for s in stages] == [
         (one.stage, one.reads, one.writes) for one in FLOW
     ]
+
+
+def test_chained_the_extract_agent_reads_what_extract_reads_and_writes_what_code_writes() -> None:
+    stages = build_stages(Settings(), analyzer=object())  # type: ignore[arg-type]
+    assert [(s.id, s.input_role, s.output_roles) for s in stages] == [
+        (one.stage, one.reads, one.writes) for one in (FLOW[0], CHAIN, *FLOW[2:])
+    ]
+    assert (CHAIN.stage, CHAIN.reads) == (step("extract").stage, step("extract").reads)
+    assert (CHAIN.carries, CHAIN.writes) == (step("code").carries, step("code").writes)
 
 
 def test_an_unknown_stage_is_an_error() -> None:

@@ -54,6 +54,7 @@ def _non_default(name: str, value: object) -> object:
         "embedded_broker": True,
         "log_level": "DEBUG",
         "log_format": "json",
+        "nlp_processes": 3,
     }
     if name in special:
         return special[name]

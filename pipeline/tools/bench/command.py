@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from pipeline.cores import usable_cores
 from pipeline.settings import Settings
 from pipeline.tools.bench.articles import load_articles, rss_window, word_count
 from pipeline.tools.bench.coding import format_coding, measure_coding
@@ -23,21 +24,22 @@ from pipeline.tools.bench.measure import measure_pipeline
 from pipeline.tools.bench.report import format_table, load_text, machine_facts
 from pipeline.tools.bench.stats import check_targets, median_of_runs
 
-WORKER_SHORTHANDS = {"both": "1,2", "machine": "1,1x{cores},{cores}"}
+WORKER_SHORTHANDS = {"both": "1,2", "machine": "1,1x1,{cores}x1"}
 """Spellings of ``--workers`` that stand for a list of configurations."""
 
 
 def cores() -> int:
     """The cores this process (and the workers it starts) may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return usable_cores()
 
 
 def worker_configs(spec: str) -> list[tuple[int, int | None]]:
     """``(workers, parse processes or None for the setting)`` for each item of ``--workers``.
 
     An item is ``W`` (W workers with the configured parse processes) or ``WxP`` (W workers
-    with P parse processes each); ``both`` is ``1,2`` and ``machine`` is ``1,1xC,C`` for the
-    C cores of this machine.
+    with P parse processes each); ``both`` is ``1,2`` and ``machine`` is ``1,1x1,Cx1`` for the
+    C cores of this machine (the default worker, one worker with one parse process, and C
+    workers with one each).
 
     Raises:
         ValueError: an item is neither form, or a count is below 1 (P may be 0).
@@ -75,7 +77,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         default="1",
         help="configurations measured in each run, comma-separated: W workers, or WxP "
         "workers with P parse processes each; 'both' = 1,2 (and the scaling); 'machine' = "
-        "1,1xC,C for C cores (default 1)",
+        "1,1x1,Cx1 for C cores (default 1)",
     )
     parser.add_argument(
         "--rate",
@@ -168,12 +170,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         "machine": machine_facts(settings.spacy_model),
         "runs": [],
     }
-    parse = (
-        f"{settings.nlp_processes} child process(es)" if settings.nlp_processes else "the worker"
-    )
+    parse = f"{settings.parse_processes} child process(es)" if settings.parse_processes else "it"
     print(
         f"bench: {len(articles)} articles ({config['source']}), {config['words']:,} words, "
-        f"workers {args.workers} (parse in {parse}), "
+        f"workers {args.workers} (each parses in {parse}), "
         f"{args.runs} run(s); load {load_text()}",
         file=sys.stderr,
     )
@@ -234,7 +234,8 @@ def run_config(
         "partitions": settings.partitions,
         "stream_buffer_maxsize": settings.stream_buffer_maxsize,
         "spacy_model": settings.spacy_model,
-        "nlp_processes": settings.nlp_processes,
+        "nlp_processes": settings.parse_processes,
+        "chain_stages": settings.chain_stages,
         "long_article_bytes": settings.long_article_bytes if settings.long_lane else 0,
     }
 
@@ -275,7 +276,7 @@ def run_once(
             else settings.model_copy(update={"nlp_processes": processes})
         )
         result = measure_pipeline(run_settings, articles, workers, args, profile_dir=profile)
-        result["nlp_processes"] = run_settings.nlp_processes
+        result["nlp_processes"] = run_settings.parse_processes
         outcome["pipeline"][key] = result
         rate = result["saturation"]["articles_per_s"]
         ratio = ""

@@ -86,13 +86,7 @@ def latency_report(
     by_article = {k: (coded[k] - raw[k]) / 1000 for k in coded if k in raw}
     slowest = sorted(by_article.items(), key=lambda item: item[1], reverse=True)[:5]
     from_receipt, to_receipt, work = _receipts(data.values, raw, coded)
-    hops: dict[str, Any] = {}
-    for step in FLOW:
-        before, after = stamps[topics[step.reads]], stamps[topics[step.carries]]
-        hop = summarize([(after[k] - before[k]) / 1000 for k in after if k in before])
-        if step.stage in work:
-            hop["work_p50"] = percentile(work[step.stage], 50)
-        hops[step.stage] = hop
+    hops = _hops(stamps, topics, work)
     return {
         "articles": len(data.terminal),
         "end_to_end": summarize(list(by_article.values())),
@@ -106,6 +100,35 @@ def latency_report(
             for key, seconds in slowest
         ],
     }
+
+
+def _hops(
+    stamps: Mapping[str, Mapping[str, int]],
+    topics: Mapping[Role, str],
+    work: Mapping[str, list[float]],
+) -> dict[str, Any]:
+    """Each hop between two topics that carried the articles, named by the stages it spans.
+
+    A chained worker writes nothing on ``articles.annotated`` and ``articles.enriched``:
+    its one hop ``extract+enrich+code`` runs from ``articles.valid`` to ``articles.coded``,
+    and its ``work_p50`` is the sum of the three stages' medians.
+    """
+    hops: dict[str, Any] = {}
+    spanned: list[str] = []
+    reads = FLOW[0].reads
+    for step in FLOW:
+        spanned.append(step.stage)
+        after = stamps[topics[step.carries]]
+        if not after and step is not FLOW[-1]:
+            continue
+        before = stamps[topics[reads]]
+        hop = summarize([(after[k] - before[k]) / 1000 for k in after if k in before])
+        medians = [percentile(work[stage], 50) for stage in spanned if stage in work]
+        if medians:
+            hop["work_p50"] = sum(medians)
+        hops["+".join(spanned)] = hop
+        spanned, reads = [], step.carries
+    return hops
 
 
 def _receipts(
