@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from spacy.language import Language
 
+from pipeline.models import Article
 from pipeline.nlp.events.coder import CodedEvent, event_id
 from pipeline.nlp.events.confidence import FEATURES, PRIOR, ConfidenceModel, fit, sigmoid
 from pipeline.nlp.events.lexicon import Codebook, Lexicon, quad_class_of_root, root_of
@@ -589,3 +592,45 @@ def test_an_act_with_no_target_is_for_whom_its_purpose_clause_names(code_text: C
 
 def test_the_nationality_of_people_released_is_the_target(code_text: Code) -> None:
     assert ("CAN", "BRA", "0841") in triples(code_text("Canada released Brazilian prisoners."))
+
+
+def _codes(analyzer: Any, text: str) -> list[str]:
+    """The CAMEO codes the whole analyzer gives ``text``."""
+    article = Article(id="t", body=text, published_at="2023-10-26")
+    events = analyzer.analyze(article, pipeline_version="t", emitted_at=datetime.now(UTC))
+    return [e.cameo_code for e in events]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Japan considers North Korea a threat to the region.",
+        "Brazil is regarded as a reliable partner by Argentina.",
+        "Poland considers Belarus to be a danger.",
+        "The court in Chile considered that Peru had acted lawfully.",
+    ],
+)
+def test_a_judgement_of_what_something_is_is_no_option_weighed(analyzer: Any, text: str) -> None:
+    assert not [c for c in _codes(analyzer, text) if c == "014"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Germany is considering sanctions against Belarus.",
+        "Canada is weighing new measures against Cuba.",
+    ],
+)
+def test_weighing_a_course_of_action_is_014(analyzer: Any, text: str) -> None:
+    assert set(_codes(analyzer, text)) == {"014"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Australia vowed sanctions on Fiji after the coup.",
+        "Britain pledged tough new sanctions against Syria.",
+    ],
+)
+def test_a_promise_of_sanctions_is_a_threat_of_them(analyzer: Any, text: str) -> None:
+    assert set(_codes(analyzer, text)) == {"1312"}

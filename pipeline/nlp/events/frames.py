@@ -21,6 +21,7 @@ from pipeline.nlp.events.syntax import (
     infinitive_governors,
     negated,
     own_intent,
+    predicative,
 )
 from pipeline.nlp.events.targets import Targets
 
@@ -63,6 +64,8 @@ class Frames:
         lex = self.lexicon
         head_lemma = lemma(tok)
         own = self._match(tok)
+        if own is not None and lex.in_class("judgement", head_lemma) and predicative(tok):
+            own = None  # "considers Iran a threat" is an opinion, not an option weighed
         frame: Frame | None = None
         if own is not None and not own.null:
             pattern = own.pattern

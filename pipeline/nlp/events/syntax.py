@@ -71,6 +71,37 @@ def complement(tok: Token, clausal: bool, desire: bool = False) -> Token | None:
     return None
 
 
+FINITE_TAGS = frozenset({"VBD", "VBZ", "VBP", "MD"})
+"""Tags of a finite verb: a clause with one is a proposition, not an option to take."""
+
+
+def predicative(tok: Token) -> bool:
+    """Whether ``tok`` says what something is rather than what to do.
+
+    "considers Iran a threat", "is considered a threat", "regarded them as
+    allies", "considers Iran to be a threat", "considered that the law was
+    valid", not "considered sanctions" or "is considering resuming talks".
+    """
+    for child in tok.children:
+        dep = child.dep_
+        if dep in ("oprd", "attr", "acomp"):
+            return True
+        if dep == "prep" and child.lower_ == "as" and any(c.dep_ == "pobj" for c in child.children):
+            return True
+        if dep in ("ccomp", "xcomp"):
+            if lemma(child) == "be" or child.pos_ in ("NOUN", "PROPN", "ADJ"):
+                return True
+            # "considering whether to send troops" weighs an option
+            weighs = any(c.lower_ in ("whether", "if") for c in child.children)
+            if weighs:
+                continue
+            if child.tag_ in FINITE_TAGS or any(c.dep_ == "mark" for c in child.children):
+                return True
+            if any(c.dep_ == "aux" and c.tag_ in FINITE_TAGS for c in child.children):
+                return True
+    return False
+
+
 def governing_verb(noun: Token) -> Token | None:
     """The verb whose object (or prepositional object) ``noun`` is."""
     node = noun
