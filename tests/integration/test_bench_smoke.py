@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
+from pipeline.cores import usable_cores
 from pipeline.tools.bench.procs import descendants
 
 pytestmark = pytest.mark.integration
@@ -37,6 +38,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "1",
         "--latency-articles",
         "8",
+        "--side-by-side",
         "--timeout",
         "200",
         "--out",
@@ -100,6 +102,16 @@ def test_latency_has_every_hop(report: dict[str, Any]) -> None:
     # Every hop lies inside the end-to-end time of the same articles.
     assert chained["max"] <= latency["end_to_end"]["max"]
     assert report["runs"][0]["pipeline"]["1"]["broker_hop"]["count"] > 0
+
+
+def test_the_limit_side_by_side_on_every_core(report: dict[str, Any]) -> None:
+    run = report["runs"][0]
+    side = run["side_by_side"]
+    assert side["copies"] == usable_cores()
+    assert len(side["per_copy"]) == side["copies"] and min(side["per_copy"]) > 0
+    assert side["articles_per_s"] == sum(side["per_copy"])
+    assert 0 < run["of_side_by_side"]["1"]
+    assert "limit side by side" in report["_stdout"]
 
 
 def test_memory_of_the_worker(report: dict[str, Any]) -> None:

@@ -19,7 +19,12 @@ from pipeline.cores import usable_cores
 from pipeline.settings import Settings
 from pipeline.tools.bench.articles import load_articles, rss_window, word_count
 from pipeline.tools.bench.coding import format_coding, measure_coding
-from pipeline.tools.bench.limit import load_analyzer, measure_limit, valid_articles
+from pipeline.tools.bench.limit import (
+    load_analyzer,
+    measure_limit,
+    measure_side_by_side,
+    valid_articles,
+)
 from pipeline.tools.bench.measure import measure_pipeline
 from pipeline.tools.bench.report import format_table, load_text, machine_facts
 from pipeline.tools.bench.stats import check_targets, median_of_runs
@@ -113,6 +118,12 @@ def _add_phase_options(parser: argparse.ArgumentParser) -> None:
         "--skip-limit",
         action="store_true",
         help="measure only the pipeline (memory soaks); no limit, no ratio",
+    )
+    parser.add_argument(
+        "--side-by-side",
+        action="store_true",
+        help="also run the limit in one process per core at once: what the cores parse "
+        "together, the ceiling of any layout on this machine",
     )
     parser.add_argument(
         "--timeout", type=float, default=600.0, help="seconds any one phase may take (600)"
@@ -240,6 +251,38 @@ def run_config(
     }
 
 
+def _limit(
+    number: int, analyzer: Any, settings: Settings, articles: Sequence[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The one-core limit of this run (None without an analyzer: ``--skip-limit``)."""
+    if analyzer is None:
+        return None
+    print(f"bench: run {number}: limit (in-process NLP) ...", file=sys.stderr)
+    limit = measure_limit(analyzer, settings, articles)
+    print(
+        f"bench: run {number}: limit {limit['articles_per_s']:.2f} articles/s "
+        f"({limit['words_per_s']:,.0f} words/s); load {load_text()}",
+        file=sys.stderr,
+    )
+    return limit
+
+
+def _side_by_side(
+    number: int, settings: Settings, articles: Sequence[dict[str, Any]], limit: dict[str, Any]
+) -> dict[str, Any]:
+    """The limit on every core at once, and what it is of cores x the one-core limit."""
+    copies = cores()
+    print(f"bench: run {number}: {copies} limits side by side ...", file=sys.stderr)
+    side = measure_side_by_side(settings, articles, copies)
+    side["of_machine"] = side["articles_per_s"] / (copies * limit["articles_per_s"])
+    print(
+        f"bench: run {number}: side by side {side['articles_per_s']:.2f} articles/s, "
+        f"{side['of_machine']:.2f} of the machine",
+        file=sys.stderr,
+    )
+    return side
+
+
 def run_once(
     number: int,
     args: argparse.Namespace,
@@ -254,16 +297,11 @@ def run_once(
     what the machine's cores could parse (cores x the limit).
     """
     outcome: dict[str, Any] = {"run": number, "load_before": list(os.getloadavg())}
-    limit: dict[str, Any] | None = None
-    if analyzer is not None:
-        print(f"bench: run {number}: limit (in-process NLP) ...", file=sys.stderr)
-        limit = measure_limit(analyzer, settings, articles)
+    limit = _limit(number, analyzer, settings, articles)
+    if limit is not None:
         outcome["limit"] = limit
-        print(
-            f"bench: run {number}: limit {limit['articles_per_s']:.2f} articles/s "
-            f"({limit['words_per_s']:,.0f} words/s); load {load_text()}",
-            file=sys.stderr,
-        )
+    if limit is not None and args.side_by_side:
+        outcome["side_by_side"] = _side_by_side(number, settings, articles, limit)
     outcome["pipeline"] = {}
     outcome["ratio"] = {}
     outcome["of_machine"] = {}
@@ -296,5 +334,10 @@ def run_once(
         one = outcome["pipeline"]["1"]["saturation"]["articles_per_s"]
         two = outcome["pipeline"]["2"]["saturation"]["articles_per_s"]
         outcome["scaling"] = two / one
+    if "side_by_side" in outcome:
+        together = outcome["side_by_side"]["articles_per_s"]
+        outcome["of_side_by_side"] = {
+            k: r["saturation"]["articles_per_s"] / together for k, r in outcome["pipeline"].items()
+        }
     outcome["load_after"] = list(os.getloadavg())
     return outcome

@@ -81,3 +81,49 @@ def _chain(analyzer: Any, articles: Sequence[Any], batch_size: int, version: str
         for item in enriched:
             events += len(analyzer.code(item, pipeline_version=version, emitted_at=now))
     return events
+
+
+def measure_side_by_side(
+    settings: Settings, articles: Sequence[dict[str, Any]], copies: int
+) -> dict[str, Any]:
+    """The limit in ``copies`` processes at once: what the machine's cores parse together.
+
+    Each process loads its own analyzer and waits for the others before it
+    starts, so the copies run over the same articles side by side; this is the
+    ceiling of any layout of the NLP on this machine (shared caches and memory
+    bandwidth make a core slower when its neighbour is busy), beside which the
+    pipeline's plumbing is measured.
+    """
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(copies)
+    results = ctx.Queue()
+    procs = [
+        ctx.Process(target=_copy, args=(settings, list(articles), barrier, results))
+        for _ in range(copies)
+    ]
+    for proc in procs:
+        proc.start()
+    try:
+        outcomes = [results.get(timeout=3600) for _ in procs]
+    finally:
+        for proc in procs:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.kill()
+    rates = [o["articles_per_s"] for o in outcomes]
+    return {
+        "copies": copies,
+        "articles_per_s": sum(rates),
+        "per_copy": rates,
+        "cpu_ms_per_article": [1000 * o["cpu_seconds"] / o["articles"] for o in outcomes],
+    }
+
+
+def _copy(settings: Settings, articles: list[dict[str, Any]], barrier: Any, results: Any) -> None:
+    from pipeline.nlp import Analyzer, NlpConfig
+
+    analyzer = Analyzer.load(NlpConfig.from_settings(settings))
+    barrier.wait()
+    results.put(measure_limit(analyzer, settings, articles))

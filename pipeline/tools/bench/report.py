@@ -135,6 +135,14 @@ def _speed_lines(median: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"of machine: throughput / ({report_cores(median)} cores x the one-core limit)"
         )
+    side = median.get("side_by_side")
+    if side:
+        lines.append(
+            f"limit side by side, {side.get('copies', 0):.0f} copies: "
+            f"{_fmt(side.get('articles_per_s'))} articles/s, {_fmt(side.get('of_machine'))} "
+            "of the machine (the ceiling of any layout here); pipeline / side by side: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in median.get("of_side_by_side", {}).items())
+        )
     if "scaling" in median:
         lines.append(f"scaling, 2 workers / 1 worker: {median['scaling']:.2f}")
     return lines
