@@ -82,10 +82,13 @@ def format_table(report: Mapping[str, Any]) -> str:
     coding = report.get("coding", {})
     row = coding.get("with_verbs", coding.get("own"))
     if row is not None:
-        met = "met" if row["share_of_parse"] <= CODE_SHARE_TARGET else "MISSED"
+        # What the workers measured pay: chained, the code step codes the doc it parsed.
+        chained = report.get("config", {}).get("chain_stages") and "chained_share_of_parse" in row
+        share = row["chained_share_of_parse"] if chained else row["share_of_parse"]
+        met = "met" if share <= CODE_SHARE_TARGET else "MISSED"
         want = f"<= {CODE_SHARE_TARGET:.2f}"
-        share = row["share_of_parse"]
-        lines.append(f"  {'code stage CPU / parse CPU':44} {want:>8}  {share:8.3f}  {met}")
+        label = "code CPU / parse CPU" + (" (chained)" if chained else "")
+        lines.append(f"  {label:44} {want:>8}  {share:8.3f}  {met}")
     return "\n".join(lines)
 
 
