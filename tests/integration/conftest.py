@@ -24,6 +24,23 @@ from pipeline.broker.embedded import EmbeddedBroker
 from pipeline.broker.security import kafka_client_kwargs
 from pipeline.settings import Settings
 
+PARSE_PROCESSES = "1"
+"""Parse processes of the workers these tests start unless a test sets its own.
+
+The default (``auto``: one per core, plus the long lane) would start three spaCy
+processes per worker on a 2-core runner, and several tests run two workers and
+a broker at once; the chained stages, the lane and the children are the same
+code with one process, and ``test_parse_processes`` runs two."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_parse_process_per_worker() -> Iterator[None]:
+    saved = os.environ.get("DIPWIRE_NLP_PROCESSES")
+    os.environ.setdefault("DIPWIRE_NLP_PROCESSES", PARSE_PROCESSES)
+    yield
+    if saved is None:
+        os.environ.pop("DIPWIRE_NLP_PROCESSES", None)
+
 
 @dataclass
 class BrokerHandle:
