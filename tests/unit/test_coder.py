@@ -634,3 +634,80 @@ def test_weighing_a_course_of_action_is_014(analyzer: Any, text: str) -> None:
 )
 def test_a_promise_of_sanctions_is_a_threat_of_them(analyzer: Any, text: str) -> None:
     assert set(_codes(analyzer, text)) == {"1312"}
+
+
+def _triples(analyzer: Any, text: str) -> set[tuple[str, str, str]]:
+    """(source, target, code) of every event the whole analyzer gives ``text``."""
+    article = Article(id="t", body=text, published_at="2023-10-26")
+    events = analyzer.analyze(article, pipeline_version="t", emitted_at=datetime.now(UTC))
+    return {
+        (e.source_actor.code, e.target_actor.code if e.target_actor else "", e.cameo_code)
+        for e in events
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Canada's invasion of Mexico was condemned.", ("CAN", "MEX", "192")),
+        ("The Chilean navy began a blockade of the Peruvian port.", ("CHLMIL", "PER", "191")),
+        (
+            "The expulsion of the Peruvian ambassador by Chile worsened relations.",
+            ("CHL", "PERGOV", "161"),
+        ),
+    ],
+)
+def test_the_of_phrase_of_an_act_whose_doer_is_named_is_its_target(
+    analyzer: Any, text: str, expected: tuple[str, str, str]
+) -> None:
+    assert expected in _triples(analyzer, text)
+
+
+def test_an_of_phrase_the_doer_owns_is_not_the_target(analyzer: Any) -> None:
+    events = _triples(analyzer, "Canada began the withdrawal of its troops from Mexico.")
+    assert not [e for e in events if e[1] == "MEXMIL"], events
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The Russian offensive inside Georgia ended on Monday.", ("RUS", "GEO", "190")),
+        ("A wave of Palestinian suicide bombings in Israel followed.", ("PSE", "ISR", "1831")),
+        ("Chilean forces launched a new offensive inside Peru.", ("CHLMIL", "PER", "190")),
+    ],
+)
+def test_a_country_s_adjective_on_an_act_names_its_doer(
+    analyzer: Any, text: str, expected: tuple[str, str, str]
+) -> None:
+    assert expected in _triples(analyzer, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Peru is unhappy with Chile's plans to build a new port.",
+        "Peru was angry at Chile over the vote.",
+        "Chile deeply regrets the decision made by Peru.",
+    ],
+)
+def test_displeasure_with_another_is_disapproval(analyzer: Any, text: str) -> None:
+    assert {code[:2] for _, _, code in _triples(analyzer, text)} == {"11"}
+
+
+def test_contentment_is_no_event(analyzer: Any) -> None:
+    assert _triples(analyzer, "Peru is happy with Chile.") == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Canada would like to thank Mexico for its help.", "051"),
+        ("Canada wishes to congratulate Mexico on the election.", "051"),
+        ("Canada would like to visit Mexico.", "036"),
+        ("Canada wants to attack Mexico.", "138"),
+    ],
+)
+def test_a_courtesy_before_an_act_done_by_saying_it_is_the_act(
+    analyzer: Any, text: str, code: str
+) -> None:
+    assert {c for _, _, c in _triples(analyzer, text)} == {code}

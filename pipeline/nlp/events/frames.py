@@ -39,6 +39,9 @@ class Frames:
             return tok.pos_ != "AUX" or tok.dep_ not in ("aux", "auxpass")
         if tok.pos_ == "ADJ" and any(c.dep_ == "xcomp" for c in tok.children):
             return True
+        if tok.pos_ == "ADJ" and tok.dep_ == "acomp":
+            # "X is unhappy with Y": the adjective's phrase is the predicate
+            return any(c.dep_ == "prep" for c in tok.children)
         # A verb the tagger took for a noun: it has a subject of its own and heads
         # the clause ("Canada and Peru plan to meet", "X and Y vow to fight").
         return (
@@ -79,9 +82,7 @@ class Frames:
                 symmetric=pattern.symmetric,
             )
             _note_actor_slots(frame, own)
-        clausal = lex.in_class("demand", head_lemma) or lex.in_class("appeal", head_lemma)
-        comp = complement(tok, clausal, lex.in_class("desire", head_lemma))
-        inner = frames.get(comp.i) if comp is not None else None
+        inner = self._embedded(tok, head_lemma, frames)
         if inner is not None and inner.kind != "speech" and not inner.negated:
             for cls in ("failure", "refusal", "attempt", "appeal", "demand", "intent"):
                 if not lex.in_class(cls, head_lemma):
@@ -110,6 +111,28 @@ class Frames:
             self._accusation(state, tok, frame, frames)
         self._apply_modality(tok, frame)
         return frame
+
+    def _embedded(self, tok: Token, head_lemma: str, frames: dict[int, Frame]) -> Frame | None:
+        """The frame of the complement ``tok`` embeds, if it takes it over."""
+        lex = self.lexicon
+        clausal = lex.in_class("demand", head_lemma) or lex.in_class("appeal", head_lemma)
+        comp = complement(tok, clausal, lex.in_class("desire", head_lemma))
+        if comp is None or self._courtesy(tok, head_lemma, comp):
+            # "We would like to thank Japan": the thanks is given, not intended.
+            return None
+        return frames.get(comp.i)
+
+    def _courtesy(self, tok: Token, head_lemma: str, comp: Token | None) -> bool:
+        """Whether ``tok`` only softens the act it embeds ("would like to thank", "wish to")."""
+        lex = self.lexicon
+        if comp is None or not lex.in_class("courtesy", head_lemma):
+            return False
+        if not lex.in_class("performative", lemma(comp)):
+            return False
+        # "would like to": the courtesy of "like" needs its "would"; "wish to" is one.
+        if head_lemma == "like":
+            return any(c.dep_ == "aux" and c.lower_ in ("would", "'d") for c in tok.children)
+        return True
 
     def _accusation(
         self, state: DocState, tok: Token, frame: Frame, frames: dict[int, Frame]
@@ -210,6 +233,8 @@ class Frames:
                 frame.consumed = True
                 frame.negated = True
                 return
+            if self._courtesy(governor, lemma(governor), tok):
+                break  # "would like to thank": the "would" is politeness, not a future
             auxes |= {lemma(c) for c in governor.children if c.dep_ in ("aux", "auxpass")}
         if is_negated:
             code = lex.transform("negation").apply(frame.code)

@@ -19,6 +19,10 @@ from pipeline.nlp.events.patterns import is_passive, lemma
 from pipeline.nlp.events.state import Arg, DocState, Frame
 from pipeline.nlp.events.syntax import governing_verb, subtree_outside_clauses
 
+# Prepositions whose object an event noun is aimed at ("talks with", "attack on",
+# "an offensive inside Georgia", "an incursion into its waters").
+NOUN_TARGET_PREPOSITIONS = frozenset({"to", "with", "against", "on", "in", "at", "inside", "into"})
+
 _TARGET_PREPS = (
     "with",
     "at",
@@ -48,6 +52,22 @@ def _objects_of(verb: Token, preps: Sequence[str]) -> list[Token]:
         for pobj in child.children
         if pobj.dep_ == "pobj"
     ]
+
+
+def _by_phrases(tok: Token) -> list[Token]:
+    """The objects of ``tok``'s by-phrases."""
+    return [
+        pobj
+        for child in tok.children
+        if child.dep_ == "prep" and child.lower_ == "by"
+        for pobj in child.children
+        if pobj.dep_ == "pobj"
+    ]
+
+
+def _own_possession(tok: Token) -> bool:
+    """Whether a possessive pronoun owns ``tok`` ("the withdrawal of its troops": the doer's)."""
+    return any(c.dep_ == "poss" and c.pos_ == "PRON" for c in tok.children)
 
 
 class Targets:
@@ -289,10 +309,14 @@ class Targets:
         """6. Where aid or force lands ("sent aid to victims in X", "shelled positions in X")."""
         if root_of(frame.code) not in self.lexicon.place_target_roots:
             return None
-        for pobj in _objects_of(verb, _PLACE_PREPS):
-            mentions = self.args.np_actors(state, pobj)
-            if mentions:
-                return Arg(mentions, "place", pobj.i)
+        # The verb's own place, or that of the act it names ("launched an offensive
+        # inside Georgia": the place hangs on the matched noun).
+        heads = [verb] + [state.doc[i] for i in frame.matched if i != verb.i]
+        for head in heads:
+            for pobj in _objects_of(head, _PLACE_PREPS):
+                mentions = self.args.np_actors(state, pobj)
+                if mentions:
+                    return Arg(mentions, "place", pobj.i)
         return None
 
     def _particle_object(self, state: DocState, verb: Token) -> Arg | None:
@@ -343,36 +367,74 @@ class Targets:
                         return Arg(mentions, "purpose", obj.i)
         return None
 
+    def _agent_under_of(self, state: DocState, noun: Token) -> Arg | None:
+        """The by-agent of an event noun that the parse put under its of-object."""
+        for child in noun.children:
+            if child.dep_ != "prep" or child.lower_ != "of":
+                continue
+            for pobj in child.children:
+                for agent in _by_phrases(pobj) if pobj.dep_ == "pobj" else []:
+                    mentions = self.args.np_actors(state, agent)
+                    if mentions:
+                        return Arg(mentions, "agent", agent.i)
+        return None
+
     def noun_actors(self, state: DocState, noun: Token) -> tuple[Arg | None, Arg | None]:
         """Source and target of an event noun: its possessor or by-phrase, its object."""
         source: Arg | None = None
-        target: Arg | None = None
         for child in noun.children:
             if child.dep_ == "poss":
                 mentions = self.args.np_actors(state, child)
                 if mentions:
                     source = Arg(mentions, "possessive", child.i)
-        for child in noun.children:
-            if child.dep_ != "prep":
-                continue
-            pobjs = [c for c in child.children if c.dep_ == "pobj"]
-            if not pobjs:
-                continue
-            mentions = self.args.np_actors(state, pobjs[0])
-            if not mentions:
-                continue
-            word = child.lower_
-            if word == "between" and len(mentions) >= 2 and source is None:
-                source = Arg(mentions[:1], "between", pobjs[0].i)
-                target = Arg(mentions[1:], "between", pobjs[0].i)
-            elif word == "by" and source is None:
-                source = Arg(mentions, "agent", pobjs[0].i)
-            elif word in ("to", "with", "against", "on", "in", "at") and target is None:
-                target = Arg(mentions, "prep", pobjs[0].i)
-        if source is None:
-            governor = governing_verb(noun)
-            if governor is not None and lemma(governor) in self.lexicon.light_verbs:
-                source = self.args.subject(state, governor)
+        by_prep, target, patient = self._noun_phrases(state, noun, source is None)
+        source = source or by_prep or self._noun_doer(state, noun)
+        if target is None and source is not None:
+            # Once the act's doer is named elsewhere (possessor, by-phrase, the subject of
+            # "began"), its of-phrase is what it is done to: "Russia's invasion of Georgia",
+            # "the navy began a blockade of the port"; without one, "the visit of the
+            # president" names the doer, and is left alone.
+            target = patient
         if source is None or target is None:
             return None, None
         return source, target
+
+    def _noun_phrases(
+        self, state: DocState, noun: Token, want_source: bool
+    ) -> tuple[Arg | None, Arg | None, Arg | None]:
+        """Source (between, by), target and of-patient among an event noun's phrases."""
+        source: Arg | None = None
+        target: Arg | None = None
+        patient: Arg | None = None
+        for child in noun.children:
+            pobjs = [c for c in child.children if c.dep_ == "pobj"] if child.dep_ == "prep" else []
+            mentions = self.args.np_actors(state, pobjs[0]) if pobjs else []
+            if not mentions:
+                continue
+            word = child.lower_
+            if word == "between" and len(mentions) >= 2 and want_source and source is None:
+                source = Arg(mentions[:1], "between", pobjs[0].i)
+                target = Arg(mentions[1:], "between", pobjs[0].i)
+            elif word == "by" and want_source and source is None:
+                source = Arg(mentions, "agent", pobjs[0].i)
+            elif word in NOUN_TARGET_PREPOSITIONS and target is None:
+                target = Arg(mentions, "prep", pobjs[0].i)
+            elif word == "of" and patient is None and not _own_possession(pobjs[0]):
+                patient = Arg(mentions, "prep", pobjs[0].i)
+        return source, target, patient
+
+    def _noun_doer(self, state: DocState, noun: Token) -> Arg | None:
+        """Who did an act named by a noun with no possessor or by-phrase of its own."""
+        # "the expulsion of X by Y": the parser often hangs the by-phrase on X.
+        agent = self._agent_under_of(state, noun)
+        if agent is not None:
+            return agent
+        governor = governing_verb(noun)
+        if governor is not None and lemma(governor) in self.lexicon.light_verbs:
+            return self.args.subject(state, governor)
+        # "the Russian offensive inside Georgia", "Palestinian suicide bombings in
+        # Israel": a country's adjective on the act names who did it.
+        for child in noun.children:
+            if child.dep_ in ("amod", "compound", "nmod") and child.i in state.by_token:
+                return Arg([state.by_token[child.i]], "possessive", child.i)
+        return None
