@@ -711,3 +711,14 @@ def test_a_courtesy_before_an_act_done_by_saying_it_is_the_act(
     analyzer: Any, text: str, code: str
 ) -> None:
     assert {c for _, _, c in _triples(analyzer, text)} == {code}
+
+
+def test_a_visitor_welcomed_on_a_visit_is_received(analyzer: Any) -> None:
+    events = _triples(analyzer, "Germany welcomed the Brazilian president on a three-day visit.")
+    assert events == {("DEU", "BRAGOV", "043")}
+    assert {c for _, _, c in _triples(analyzer, "Germany welcomed Brazil's decision.")} == {"051"}
+
+
+def test_a_place_of_the_source_s_own_side_is_passed_over_for_the_target(analyzer: Any) -> None:
+    text = "The Queen of Britain welcomed the Brazilian president on a state visit to London."
+    assert ("GBRGOV", "BRAGOV", "043") in _triples(analyzer, text)

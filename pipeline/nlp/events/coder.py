@@ -57,7 +57,7 @@ from pipeline.nlp.events.evidence import evidence
 from pipeline.nlp.events.frames import Frames
 from pipeline.nlp.events.lexicon import Codebook, Lexicon, root_of
 from pipeline.nlp.events.patterns import Pattern, lemma, phrase
-from pipeline.nlp.events.state import Arg, DocState, Frame, Mention
+from pipeline.nlp.events.state import Arg, DocState, Frame, Mention, same_actor
 from pipeline.nlp.events.syntax import (
     QUOTES,
     has_object,
@@ -384,22 +384,6 @@ def _mutual_pairs(source: Arg) -> list[tuple[Mention, Mention]]:
 
 def _pattern_text(frame: Frame) -> str:
     return frame.pattern.text if frame.pattern is not None else frame.code
-
-
-def same_actor(a: ActorRef, b: ActorRef) -> bool:
-    """True when two codes name one actor: equal, or a state and its government.
-
-    CAMEO codes a state acting as such either way ("China", "Beijing", "the
-    Chinese government"), so "Biden's aides raised Washington's concerns" has
-    no USA -> USAGOV event; a state and another of its sectors are two actors
-    (USAGOV -> USAOPP, CHN -> CHNCVL).
-    """
-    if a.code == b.code:
-        return True
-    country = a.country
-    if country is None or country != b.country:
-        return False
-    return {a.code, b.code} == {country, country + "GOV"}
 
 
 def _dedupe(events: list[CodedEvent]) -> list[CodedEvent]:

@@ -15,6 +15,22 @@ from pipeline.models import ActorRef, Modality
 from pipeline.nlp.events.patterns import Pattern
 
 
+def same_actor(a: ActorRef, b: ActorRef) -> bool:
+    """True when two codes name one actor: equal, or a state and its government.
+
+    CAMEO codes a state acting as such either way ("China", "Beijing", "the
+    Chinese government"), so "Biden's aides raised Washington's concerns" has
+    no USA -> USAGOV event; a state and another of its sectors are two actors
+    (USAGOV -> USAOPP, CHN -> CHNCVL).
+    """
+    if a.code == b.code:
+        return True
+    country = a.country
+    if country is None or country != b.country:
+        return False
+    return {a.code, b.code} == {country, country + "GOV"}
+
+
 class Mention(Protocol):
     """What the coder needs from an actor mention (``pipeline.nlp.actors.coder.ActorMention``)."""
 

@@ -16,7 +16,7 @@ from spacy.tokens import Token
 from pipeline.nlp.events.arguments import RELATIVE, Arguments
 from pipeline.nlp.events.lexicon import Lexicon, root_of
 from pipeline.nlp.events.patterns import is_passive, lemma
-from pipeline.nlp.events.state import Arg, DocState, Frame
+from pipeline.nlp.events.state import Arg, DocState, Frame, Mention, same_actor
 from pipeline.nlp.events.syntax import governing_verb, subtree_outside_clauses
 
 # Prepositions whose object an event noun is aimed at ("talks with", "attack on",
@@ -52,6 +52,11 @@ def _objects_of(verb: Token, preps: Sequence[str]) -> list[Token]:
         for pobj in child.children
         if pobj.dep_ == "pobj"
     ]
+
+
+def _all_own(found: Arg, avoid: Sequence[Mention]) -> bool:
+    """Whether every actor ``found`` names is one of ``avoid`` (the source's own side)."""
+    return all(any(same_actor(m.ref, a.ref) for a in avoid) for m in found.mentions)
 
 
 def _by_phrases(tok: Token) -> list[Token]:
@@ -112,7 +117,8 @@ class Targets:
             if (target is None or not target.mentions) and is_passive(inner):
                 target = self.args.passive_subject(state, inner)
         else:
-            target = passive_target or self.target(state, frame, head)
+            avoid = source.mentions if source is not None else ()
+            target = passive_target or self.target(state, frame, head, avoid)
         if target is None or not target.mentions:
             target = self.clause_subject(state, head, source)
         if (target is None or not target.mentions) and frame.inner is not None:
@@ -138,19 +144,32 @@ class Targets:
             target = self.args.passive_subject(state, clause)
         return target
 
-    def target(self, state: DocState, frame: Frame, verb: Token) -> Arg | None:
+    def target(
+        self, state: DocState, frame: Frame, verb: Token, avoid: Sequence[Mention] = ()
+    ) -> Arg | None:
         """The target of ``frame`` anchored on ``verb``, in the order CAMEO coders look.
 
         The audience of a statement is not its target: "told reporters that X ...",
         "said to the AP", "told the BBC": media told something are left out, and
-        the statement's target is then whom it is about.
+        the statement's target is then whom it is about. A place that names only the
+        source's own side (``avoid``) is passed over for the next place ("welcomed
+        the president on a visit to London": the president, not Britain).
         """
         if frame.kind == "speech" or self.lexicon.in_class("speech", lemma(verb)):
             hidden = self._audience(state, verb)
             if hidden:
                 kept = {i: m for i, m in state.by_token.items() if i not in hidden}
                 state = replace(state, by_token=kept)
-        return self._search(state, frame, verb)
+        found = self._search(state, frame, verb)
+        if found is None or not avoid or not _all_own(found, avoid):
+            return found
+        # Rare, so the copy of the mentions without the own side is made only here.
+        kept = {
+            i: m
+            for i, m in state.by_token.items()
+            if not any(same_actor(m.ref, a.ref) for a in avoid)
+        }
+        return self._search(replace(state, by_token=kept), frame, verb)
 
     def _audience(self, state: DocState, verb: Token) -> set[int]:
         """Tokens of media actors a speech verb addresses (its object, or its to/with object)."""
