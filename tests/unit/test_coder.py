@@ -722,3 +722,16 @@ def test_a_visitor_welcomed_on_a_visit_is_received(analyzer: Any) -> None:
 def test_a_place_of_the_source_s_own_side_is_passed_over_for_the_target(analyzer: Any) -> None:
     text = "The Queen of Britain welcomed the Brazilian president on a state visit to London."
     assert ("GBRGOV", "BRAGOV", "043") in _triples(analyzer, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The Princess of Sweden visited Brazil.", ("SWEGOV", "BRA", "042")),
+        ("The Duke of Norway met the Brazilian president.", ("NORGOV", "BRAGOV", "040")),
+    ],
+)
+def test_a_royal_title_of_a_country_is_its_government(
+    analyzer: Any, text: str, expected: tuple[str, str, str]
+) -> None:
+    assert expected in _triples(analyzer, text)
