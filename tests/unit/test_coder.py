@@ -735,3 +735,37 @@ def test_a_royal_title_of_a_country_is_its_government(
     analyzer: Any, text: str, expected: tuple[str, str, str]
 ) -> None:
     assert expected in _triples(analyzer, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Despite criticism from Peru, Chile went ahead with the vote.", ("PER", "CHL", "111")),
+        ("After threats from Peru, Chile closed the border.", ("PER", "CHL", "130")),
+        (
+            "Despite criticism from Mexico, the Brazilian president was received in Lima.",
+            ("MEX", "BRAGOV", "111"),
+        ),
+    ],
+)
+def test_an_act_from_someone_in_an_adjunct_is_aimed_at_the_clause_s_subject(
+    analyzer: Any, text: str, expected: tuple[str, str, str]
+) -> None:
+    assert expected in _triples(analyzer, text)
+
+
+def test_a_movement_from_a_place_names_no_doer(analyzer: Any) -> None:
+    assert _triples(analyzer, "Despite the withdrawal from Peru, Chile kept its base.") == set()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Chilean president called the detention of the Peruvian sailors wrong.",
+        '"We regret that Ana has resigned," the Chilean president said.',
+        "The statement came from the G8 summit in Germany.",
+    ],
+)
+def test_no_doer_from_a_judgement_a_sorrow_or_a_meeting_s_kind(analyzer: Any, text: str) -> None:
+    events = _triples(analyzer, text)
+    assert not [e for e in events if e[2][:2] in ("04", "11", "17")], events

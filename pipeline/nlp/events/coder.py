@@ -269,7 +269,7 @@ class EventCoder:
 
     def _roles(self, state: DocState, frame: Frame, head: Token) -> tuple[Arg | None, Arg | None]:
         if frame.kind == "noun":
-            source, target = self.targets.noun_actors(state, head)
+            source, target = self.targets.noun_actors(state, head, frame.code)
         else:
             source, target = self.targets.verb_actors(state, frame, head)
         if frame.pattern is not None and frame.pattern.swap and target is not None:

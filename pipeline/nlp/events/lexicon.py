@@ -246,6 +246,9 @@ class Lexicon:
     solo_roots: frozenset[str] = field(default_factory=frozenset)
     mutual: frozenset[str] = field(default_factory=frozenset)
     place_target_roots: frozenset[str] = field(default_factory=frozenset)
+    from_source_roots: frozenset[str] = field(default_factory=frozenset)
+    adjunct_target_preps: frozenset[str] = field(default_factory=frozenset)
+    kind_modifier_roots: frozenset[str] = field(default_factory=frozenset)
     hostile_nouns: frozenset[str] = field(default_factory=frozenset)
     reciprocal: frozenset[str] = field(default_factory=frozenset)
     shared_nouns: frozenset[str] = field(default_factory=frozenset)
@@ -290,6 +293,9 @@ class Lexicon:
             solo_roots=frozenset(syntax.get("solo_roots", [])),
             mutual=frozenset(syntax.get("mutual", [])),
             place_target_roots=frozenset(syntax.get("place_target_roots", [])),
+            from_source_roots=frozenset(syntax.get("from_source_roots", [])),
+            adjunct_target_preps=frozenset(syntax.get("adjunct_target_preps", [])),
+            kind_modifier_roots=frozenset(syntax.get("kind_modifier_roots", [])),
             hostile_nouns=frozenset(syntax.get("hostile_nouns", [])),
             reciprocal=frozenset(syntax.get("reciprocal", [])),
             shared_nouns=frozenset(syntax.get("shared_nouns", [])),

@@ -17,7 +17,7 @@ from pipeline.nlp.events.arguments import RELATIVE, Arguments
 from pipeline.nlp.events.lexicon import Lexicon, root_of
 from pipeline.nlp.events.patterns import is_passive, lemma
 from pipeline.nlp.events.state import Arg, DocState, Frame, Mention, same_actor
-from pipeline.nlp.events.syntax import governing_verb, subtree_outside_clauses
+from pipeline.nlp.events.syntax import governing_verb, predicative, subtree_outside_clauses
 
 # Prepositions whose object an event noun is aimed at ("talks with", "attack on",
 # "an offensive inside Georgia", "an incursion into its waters").
@@ -398,28 +398,52 @@ class Targets:
                         return Arg(mentions, "agent", agent.i)
         return None
 
-    def noun_actors(self, state: DocState, noun: Token) -> tuple[Arg | None, Arg | None]:
-        """Source and target of an event noun: its possessor or by-phrase, its object."""
+    def noun_actors(
+        self, state: DocState, noun: Token, code: str = ""
+    ) -> tuple[Arg | None, Arg | None]:
+        """Source and target of an event noun coded ``code``: possessor or by-phrase, object."""
         source: Arg | None = None
         for child in noun.children:
             if child.dep_ == "poss":
                 mentions = self.args.np_actors(state, child)
                 if mentions:
                     source = Arg(mentions, "possessive", child.i)
-        by_prep, target, patient = self._noun_phrases(state, noun, source is None)
-        source = source or by_prep or self._noun_doer(state, noun)
+        want = "from" if root_of(code) in self.lexicon.from_source_roots else None
+        by_prep, target, patient = self._noun_phrases(state, noun, source is None, want)
+        source = source or by_prep or self._noun_doer(state, noun, code)
         if target is None and source is not None:
             # Once the act's doer is named elsewhere (possessor, by-phrase, the subject of
             # "began"), its of-phrase is what it is done to: "Russia's invasion of Georgia",
             # "the navy began a blockade of the port"; without one, "the visit of the
             # president" names the doer, and is left alone.
-            target = patient
+            target = patient or self._adjunct_target(state, noun, source)
         if source is None or target is None:
             return None, None
         return source, target
 
+    def _adjunct_target(self, state: DocState, noun: Token, source: Arg) -> Arg | None:
+        """Whom an act named in an adjunct is aimed at: the clause's subject.
+
+        "Despite criticism from the AU, Mugabe attended the summit": AU -> Mugabe.
+        """
+        prep = noun.head
+        if noun.dep_ != "pobj" or prep.lower_ not in self.lexicon.adjunct_target_preps:
+            return None
+        verb = prep.head
+        if verb.pos_ not in ("VERB", "AUX"):
+            return None
+        # "Despite criticism, Mugabe was received": the passive's subject, not its agent
+        subject = (
+            self.args.passive_subject(state, verb)
+            if is_passive(verb)
+            else self.args.subject(state, verb)
+        )
+        if subject is None or not subject.mentions or _all_own(subject, source.mentions):
+            return None
+        return Arg(subject.mentions, "adjunct", subject.token)
+
     def _noun_phrases(
-        self, state: DocState, noun: Token, want_source: bool
+        self, state: DocState, noun: Token, want_source: bool, source_prep: str | None = None
     ) -> tuple[Arg | None, Arg | None, Arg | None]:
         """Source (between, by), target and of-patient among an event noun's phrases."""
         source: Arg | None = None
@@ -434,7 +458,7 @@ class Targets:
             if word == "between" and len(mentions) >= 2 and want_source and source is None:
                 source = Arg(mentions[:1], "between", pobjs[0].i)
                 target = Arg(mentions[1:], "between", pobjs[0].i)
-            elif word == "by" and want_source and source is None:
+            elif word in ("by", source_prep) and want_source and source is None:
                 source = Arg(mentions, "agent", pobjs[0].i)
             elif word in NOUN_TARGET_PREPOSITIONS and target is None:
                 target = Arg(mentions, "prep", pobjs[0].i)
@@ -442,15 +466,21 @@ class Targets:
                 patient = Arg(mentions, "prep", pobjs[0].i)
         return source, target, patient
 
-    def _noun_doer(self, state: DocState, noun: Token) -> Arg | None:
+    def _noun_doer(self, state: DocState, noun: Token, code: str) -> Arg | None:
         """Who did an act named by a noun with no possessor or by-phrase of its own."""
         # "the expulsion of X by Y": the parser often hangs the by-phrase on X.
         agent = self._agent_under_of(state, noun)
         if agent is not None:
             return agent
         governor = governing_verb(noun)
-        if governor is not None and lemma(governor) in self.lexicon.light_verbs:
+        if (
+            governor is not None
+            and lemma(governor) in self.lexicon.light_verbs
+            and not predicative(governor)  # "called the detention wrong" is a judgement
+        ):
             return self.args.subject(state, governor)
+        if root_of(code) in self.lexicon.kind_modifier_roots:
+            return None  # "the G8 summit", "the EU talks" name the meeting's kind, not a doer
         # "the Russian offensive inside Georgia", "Palestinian suicide bombings in
         # Israel": a country's adjective on the act names who did it.
         for child in noun.children:
