@@ -769,3 +769,17 @@ def test_a_movement_from_a_place_names_no_doer(analyzer: Any) -> None:
 def test_no_doer_from_a_judgement_a_sorrow_or_a_meeting_s_kind(analyzer: Any, text: str) -> None:
     events = _triples(analyzer, text)
     assert not [e for e in events if e[2][:2] in ("04", "11", "17")], events
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Russia deployed troops in Georgia.", {("RUS", "", "154")}),
+        ("Japan plans to deploy 55,000 troops near the islands.", set()),
+        ("Japan deployed troops to the border with China.", {("JPN", "CHN", "154")}),
+    ],
+)
+def test_the_troops_a_posture_moves_are_its_actor_s_own(
+    analyzer: Any, text: str, expected: set[tuple[str, str, str]]
+) -> None:
+    assert _triples(analyzer, text) == expected

@@ -237,6 +237,13 @@ class EventCoder:
             trig_start, trig_end = frame.head, frame.head + 1
         events: list[CodedEvent] = []
         for src, tgt, direction in self._pairs(frame, head, code, source, target):
+            if tgt is not None and self._own_moved(frame, code, src, tgt):
+                # "Japan plans to deploy 55,000 troops": the troops a posture moves are
+                # its actor's own, not whom it is aimed at; a protest or posture is
+                # coded with no target, an intent or threat to make one needs another.
+                if root_of(code) not in self.lexicon.solo_roots:
+                    continue
+                tgt = None
             if tgt is not None and (tgt is src or same_actor(src.ref, tgt.ref)):
                 continue
             if code == "010" and frame.kind == "speech" and src.ref.agent == "MED":
@@ -333,6 +340,14 @@ class EventCoder:
             # new system" is not.
             return [(s, None, "forward") for s in source.mentions]
         return []
+
+    def _own_moved(self, frame: Frame, code: str, src: Mention, tgt: Mention) -> bool:
+        """Whether ``tgt`` is the force a posture's pattern names, of the source's side or none."""
+        pattern_code = frame.pattern.code if frame.pattern is not None else None
+        roots = {root_of(code), root_of(pattern_code or code)}
+        if not roots & self.lexicon.solo_roots or tgt.start not in frame.matched:
+            return False
+        return tgt.ref.country is None or tgt.ref.country == src.ref.country
 
     def _mutual(self, frame: Frame, head: Token, code: str) -> bool:
         """Whether coordinated subjects act on each other ("X and Y met", "held talks")."""
