@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from types import FrameType
 from typing import Any
 
@@ -14,7 +14,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from pipeline.models import ActorRef, Span
+from pipeline.models import ActorRef, Article, DiplomaticEvent, Span
 from pipeline.nlp.events.coder import CodedEvent, EventCoder
 from pipeline.nlp.events.lexicon import Codebook, Lexicon
 
@@ -115,6 +115,12 @@ def code_text(nlp: Language, event_coder: EventCoder) -> Callable[[str], list[Co
         return event_coder.code(doc, tiny_mentions(doc))
 
     return run
+
+
+def analyzed(analyzer: Any, text: str) -> list[DiplomaticEvent]:
+    """The events the whole analyzer gives ``text`` as a one-sentence article."""
+    article = Article(id="t", body=text, published_at="2023-10-26")
+    return analyzer.analyze(article, pipeline_version="t", emitted_at=datetime.now(UTC))
 
 
 def triples(events: Sequence[CodedEvent]) -> set[tuple[str, str | None, str]]:

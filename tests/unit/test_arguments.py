@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from pipeline.models import ActorRef, Article, Span
+from pipeline.models import ActorRef, Span
 from pipeline.nlp.events.coder import same_actor
+
+from .conftest import analyzed
 
 pytestmark = pytest.mark.unit
 
 
 def dyads(analyzer: Any, text: str) -> set[tuple[str, str | None, str]]:
-    article = Article(id="t", body=text, published_at="2023-10-26")
-    events = analyzer.analyze(article, pipeline_version="t", emitted_at=datetime.now(UTC))
     return {
         (e.source_actor.code, e.target_actor.code if e.target_actor else None, e.cameo_code[:2])
-        for e in events
+        for e in analyzed(analyzer, text)
     }
 
 
@@ -83,9 +82,7 @@ def test_a_state_and_its_government_are_one_actor() -> None:
     ],
 )
 def test_a_statement_is_coded_by_what_it_says(analyzer: Any, text: str, expected: str) -> None:
-    article = Article(id="t", body=text, published_at="2023-10-26")
-    events = analyzer.analyze(article, pipeline_version="t", emitted_at=datetime.now(UTC))
-    codes = {e.cameo_code for e in events if e.trigger == "said"}
+    codes = {e.cameo_code for e in analyzed(analyzer, text) if e.trigger == "said"}
     assert codes == {expected}
 
 

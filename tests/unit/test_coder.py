@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from spacy.language import Language
 
-from pipeline.models import Article
 from pipeline.nlp.events.coder import CodedEvent, event_id
 from pipeline.nlp.events.confidence import FEATURES, PRIOR, ConfidenceModel, fit, sigmoid
 from pipeline.nlp.events.lexicon import Codebook, Lexicon, quad_class_of_root, root_of
 from pipeline.nlp.events.patterns import NULL_CODE, Slot
 
-from .conftest import triples
+from .conftest import analyzed, triples
 
 pytestmark = pytest.mark.unit
 
@@ -596,9 +594,7 @@ def test_the_nationality_of_people_released_is_the_target(code_text: Code) -> No
 
 def _codes(analyzer: Any, text: str) -> list[str]:
     """The CAMEO codes the whole analyzer gives ``text``."""
-    article = Article(id="t", body=text, published_at="2023-10-26")
-    events = analyzer.analyze(article, pipeline_version="t", emitted_at=datetime.now(UTC))
-    return [e.cameo_code for e in events]
+    return [e.cameo_code for e in analyzed(analyzer, text)]
 
 
 @pytest.mark.parametrize(
@@ -638,11 +634,9 @@ def test_a_promise_of_sanctions_is_a_threat_of_them(analyzer: Any, text: str) ->
 
 def _triples(analyzer: Any, text: str) -> set[tuple[str, str, str]]:
     """(source, target, code) of every event the whole analyzer gives ``text``."""
-    article = Article(id="t", body=text, published_at="2023-10-26")
-    events = analyzer.analyze(article, pipeline_version="t", emitted_at=datetime.now(UTC))
     return {
         (e.source_actor.code, e.target_actor.code if e.target_actor else "", e.cameo_code)
-        for e in events
+        for e in analyzed(analyzer, text)
     }
 
 

@@ -122,12 +122,12 @@ class Frames:
             return None
         return frames.get(comp.i)
 
-    def _courtesy(self, tok: Token, head_lemma: str, comp: Token | None) -> bool:
+    def _courtesy(self, tok: Token, head_lemma: str, comp: Token) -> bool:
         """Whether ``tok`` only softens the act it embeds ("would like to thank", "wish to")."""
         lex = self.lexicon
-        if comp is None or not lex.in_class("courtesy", head_lemma):
-            return False
-        if not lex.in_class("performative", lemma(comp)):
+        if not lex.in_class("courtesy", head_lemma) or not lex.in_class(
+            "performative", lemma(comp)
+        ):
             return False
         # "would like to": the courtesy of "like" needs its "would"; "wish to" is one.
         if head_lemma == "like":

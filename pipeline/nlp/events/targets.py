@@ -59,17 +59,6 @@ def _all_own(found: Arg, avoid: Sequence[Mention]) -> bool:
     return all(any(same_actor(m.ref, a.ref) for a in avoid) for m in found.mentions)
 
 
-def _by_phrases(tok: Token) -> list[Token]:
-    """The objects of ``tok``'s by-phrases."""
-    return [
-        pobj
-        for child in tok.children
-        if child.dep_ == "prep" and child.lower_ == "by"
-        for pobj in child.children
-        if pobj.dep_ == "pobj"
-    ]
-
-
 def _own_possession(tok: Token) -> bool:
     """Whether a possessive pronoun owns ``tok`` ("the withdrawal of its troops": the doer's)."""
     return any(c.dep_ == "poss" and c.pos_ == "PRON" for c in tok.children)
@@ -388,14 +377,11 @@ class Targets:
 
     def _agent_under_of(self, state: DocState, noun: Token) -> Arg | None:
         """The by-agent of an event noun that the parse put under its of-object."""
-        for child in noun.children:
-            if child.dep_ != "prep" or child.lower_ != "of":
-                continue
-            for pobj in child.children:
-                for agent in _by_phrases(pobj) if pobj.dep_ == "pobj" else []:
-                    mentions = self.args.np_actors(state, agent)
-                    if mentions:
-                        return Arg(mentions, "agent", agent.i)
+        for patient in _objects_of(noun, ("of",)):
+            for agent in _objects_of(patient, ("by",)):
+                mentions = self.args.np_actors(state, agent)
+                if mentions:
+                    return Arg(mentions, "agent", agent.i)
         return None
 
     def noun_actors(
