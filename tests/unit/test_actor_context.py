@@ -101,6 +101,28 @@ def test_troops_in_a_country_are_not_its_troops(nlp: Language, coder: ActorCoder
     assert refs["rebels"].code == "MLIREB"
 
 
+@pytest.mark.parametrize(
+    ("text", "agent"),
+    [
+        ("NAIROBI (Reuters) - Kenyan officials said foreign troops shot two men.", "troops"),
+        ("Iraqi officials said multinational forces had patrolled Baghdad.", "forces"),
+        ("Chinese state media said Western diplomats had left Beijing.", "diplomats"),
+    ],
+)
+def test_an_agent_of_no_one_country_takes_none_from_its_context(
+    nlp: Language, coder: ActorCoder, text: str, agent: str
+) -> None:
+    refs = by_text(nlp, coder, text)
+    assert refs[agent].code.startswith("---"), refs
+
+
+def test_an_agent_noun_with_the_word_in_it_keeps_its_context(
+    nlp: Language, coder: ActorCoder
+) -> None:
+    refs = by_text(nlp, coder, "Japanese officials said the foreign minister would resign.")
+    assert refs["foreign minister"].code == "JPNGOV"
+
+
 # --------------------------------------------------------------------------- the article
 
 

@@ -777,3 +777,18 @@ def test_the_troops_a_posture_moves_are_its_actor_s_own(
     analyzer: Any, text: str, expected: set[tuple[str, str, str]]
 ) -> None:
     assert _triples(analyzer, text) == expected
+
+
+def test_a_statement_judges_its_subject_but_not_the_subject_s_own_words(
+    code_text: Code,
+) -> None:
+    judged = triples(code_text("Sweden said Finland was a corrupt and dangerous regime."))
+    assert judged == {("SWE", "FIN", "111")}
+    # the ill words are Finland's: Sweden reports them and criticises nobody
+    reported = triples(code_text("Sweden said Finland had bitterly criticised the plan."))
+    assert not [e for e in reported if e[2][:2] == "11"], reported
+
+
+def test_the_subject_of_a_clause_is_no_partner_of_a_mutual_act(code_text: Code) -> None:
+    assert code_text("Sweden agreed that Finland had done nothing wrong.") == []
+    assert ("SWE", "FIN", "050") in triples(code_text("Sweden and Finland agreed on Monday."))

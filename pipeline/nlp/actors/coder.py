@@ -44,6 +44,7 @@ from pipeline.nlp.actors.context import (
     place_by_sentence,
     sentence_indices,
     share_country,
+    stateless_agents,
 )
 from pipeline.nlp.actors.coreference import (
     Coref,
@@ -89,6 +90,7 @@ class ActorCoder:
         self._people_by_surname = gazetteer.people_by_surname
         self._modifier_heads = frozenset(gazetteer.modifier_heads)
         self._generic = frozenset(gazetteer.generic_nouns)
+        self._stateless = frozenset(gazetteer.stateless_modifiers)
         self._coref_words = coref_words()
         self._codes = ActorCodes(
             countries=country_names, agents=agent_codes, regions=code_sets().regions
@@ -213,7 +215,8 @@ class ActorCoder:
         mentions = attach_phrases(doc, mentions, codes, self._generic)
         sentence_of = sentence_indices(doc)
         mentions = resolve_references(doc, mentions, sentence_of, codes, self._coref_words)
-        referred, skip = mentions, located_troops(doc, mentions)
+        skip = located_troops(doc, mentions) | stateless_agents(doc, mentions, self._stateless)
+        referred = mentions
         mentions = place_in_dateline_sentence(mentions, filed, codes, skip)
         mentions = place_by_sentence(doc, mentions, sentence_of, codes, skip)
         mentions = place_by_setting(mentions, filed, codes, skip)

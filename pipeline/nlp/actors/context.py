@@ -17,8 +17,9 @@ as a suffix on the match value:
   from India into Nepal") leave it alone, and a country said in a reported
   clause does not place the one who says it ("Officials said Iran had ...").
 
-Troops located "in" a country take no country from any context rule
-(:func:`located_troops`).
+Troops located "in" a country (:func:`located_troops`) and agents that an
+adjective says belong to no one country ("foreign troops", "the international
+community": :func:`stateless_agents`) take no country from any context rule.
 
 The article's setting (dateline, dominant country) is the last resort:
 :mod:`pipeline.nlp.actors.setting`.
@@ -245,6 +246,33 @@ def located_troops(doc: Doc, mentions: Sequence[ActorMention]) -> set[int]:
             child.dep_ == "prep" and child.lower_ == "in" and owner[pobj.i] is not None
             for child in root.children
             for pobj in child.children
+        ):
+            found.add(mention.start)
+    return found
+
+
+def stateless_agents(
+    doc: Doc, mentions: Sequence[ActorMention], modifiers: Container[str]
+) -> set[int]:
+    """Where agents start that an adjective before them takes out of every one country.
+
+    "Foreign troops killed six civilians" in an Afghan story are not Afghan
+    troops, and "the international community" or "Western diplomats" are no
+    one country's: an agent of unknown country whose head has such a modifier
+    (``[stateless]`` of ``agents.toml``) before the mention keeps no country.
+    A modifier inside the mention belongs to its agent noun ("the foreign
+    minister").
+    """
+    found: set[int] = set()
+    for mention in mentions:
+        if not unplaced(mention):
+            continue
+        root = doc[mention.start : mention.end].root
+        if any(
+            child.i < mention.start
+            and child.dep_ in ("amod", "compound")
+            and child.lower_ in modifiers
+            for child in root.lefts
         ):
             found.add(mention.start)
     return found

@@ -70,6 +70,9 @@ from pipeline.nlp.events.syntax import (
 from pipeline.nlp.events.targets import Targets
 from pipeline.nlp.tone import ToneScorer
 
+FIRST_PERSON = frozenset({"i", "we"})
+"""Subjects of a reported clause that are its speaker."""
+
 
 def event_id(
     article_id: str,
@@ -281,6 +284,10 @@ class EventCoder:
             source, target = self.targets.verb_actors(state, frame, head)
         if frame.pattern is not None and frame.pattern.swap and target is not None:
             source, target = target, source
+        if frame.symmetric and target is not None and target.how == "clause":
+            # "Sweden agreed that Finland had done nothing wrong": what the clause is
+            # about is no partner of a mutual act.
+            target = None
         return source, target
 
     def _code_of(
@@ -306,11 +313,14 @@ class EventCoder:
         anything else is a pessimistic or optimistic comment ("said relations were
         growing tense" 012, "said the talks would succeed" 013). Neutral content
         stays a plain statement (010). The thresholds are data (``[statement_tone]``
-        in ``verbs.toml``).
+        in ``verbs.toml``). A clause that reports its subject's own words ("said
+        Western diplomats criticised the trial": a verb whose every pattern is a
+        verbal act, ``from_source_roots``) judges nothing of its subject: the ill
+        words are the subject's, and the statement stays 010.
         """
         rules = self.lexicon.statement_tone
         clause = next((c for c in verb.children if c.dep_ == "ccomp"), None)
-        if clause is None or rules is None:
+        if clause is None or rules is None or self._reports_words(clause):
             return "010"
         text = " ".join(t.text for t in clause.subtree)
         compound = self.tone.score(text).compound
@@ -320,6 +330,20 @@ class EventCoder:
         if compound >= rules.positive:
             return rules.praise if about else rules.optimistic
         return "010"
+
+    def _reports_words(self, clause: Token) -> bool:
+        """Whether a reported clause gives another's words: its verb is only ever a verbal act.
+
+        "said Finland criticised the plan" does; "said: 'I think she is loved'"
+        gives the speaker's own view, whose tone is still read.
+        """
+        if clause.pos_ != "VERB" or any(
+            c.dep_ == "nsubj" and c.lower_ in FIRST_PERSON for c in clause.children
+        ):
+            return False
+        patterns = self.lexicon.verbs.get(lemma(clause), ())
+        roots = {root_of(p.code) for p in patterns if p.code and p.code != "---"}
+        return bool(roots) and roots <= self.lexicon.from_source_roots
 
     def _pairs(
         self, frame: Frame, head: Token, code: str, source: Arg, target: Arg | None
