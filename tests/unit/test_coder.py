@@ -792,3 +792,25 @@ def test_a_statement_judges_its_subject_but_not_the_subject_s_own_words(
 def test_the_subject_of_a_clause_is_no_partner_of_a_mutual_act(code_text: Code) -> None:
     assert code_text("Sweden agreed that Finland had done nothing wrong.") == []
     assert ("SWE", "FIN", "050") in triples(code_text("Sweden and Finland agreed on Monday."))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Canada urged Mexico to stop attacking Peru.", {("CAN", "MEX", "0256")}),
+        ("Mexico stopped the talks with Peru.", {("MEX", "PER", "164")}),
+        ("Mexico ceased firing on Peru.", {("MEX", "PER", "087")}),
+        ("Canada was unable to reconcile with Mexico.", set()),
+        ("Fourteen Peruvian journalists were kidnapped in Mexico.", set()),
+        ("A Peruvian was sentenced in a Mexican court.", {("MEXJUD", "PER", "173")}),
+    ],
+)
+def test_an_act_ended_failed_or_without_a_doer_is_not_coded_as_done(
+    analyzer: Any, text: str, expected: set[tuple[str, str, str]]
+) -> None:
+    assert _triples(analyzer, text) == expected
+
+
+def test_what_an_actor_can_do_is_hypothetical(analyzer: Any) -> None:
+    events = analyzed(analyzer, "Mexico can attack Peru at any time.")
+    assert events and all(e.modality == "hypothetical" for e in events)

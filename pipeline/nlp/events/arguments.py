@@ -18,6 +18,8 @@ PRONOUNS = frozenset({"he", "she", "they", "it", "we", "i"})
 RELATIVE = frozenset({"who", "which", "that", "whom"})
 SPEAKER_PRONOUNS = frozenset({"we", "i"})
 _ADJUNCT_PREPS = frozenset({"in", "at", "over", "from", "during", "near", "after", "amid"})
+_LOCATIVE_PREPS = frozenset({"in", "at", "near"})
+_PLACE_ENTITIES = frozenset({"GPE", "LOC", "FAC"})
 _NESTED_PREPS = frozenset(
     {"with", "to", "against", "on", "upon", "over", "about", "toward", "towards", "from", "for"}
     | {"of", "in", "between", "at", "by"}
@@ -180,10 +182,15 @@ class Arguments:
             for pobj in child.children:
                 if pobj.dep_ != "pobj":
                     continue
-                # Only a named actor ("shot in Osgiliath") or a hostile act with its
-                # author ("in Israeli shelling"), not any place ("in a mine near X").
-                if pobj.i in state.by_token:
-                    return Arg([state.by_token[pobj.i]], "adjunct", pobj.i)
+                # Only a named actor ("sentenced in an Egyptian court", "fired from
+                # Lebanon") or a hostile act with its author ("in Israeli shelling"):
+                # what happened in or at a place was done there, not by it
+                # ("kidnapped in Gaza").
+                named = state.by_token.get(pobj.i)
+                if named is not None and not (
+                    child.lower_ in _LOCATIVE_PREPS and pobj.ent_type_ in _PLACE_ENTITIES
+                ):
+                    return Arg([named], "adjunct", pobj.i)
                 if lemma(pobj) not in self.lexicon.hostile_nouns:
                     continue
                 mentions = [state.by_token[t.i] for t in core(pobj) if t.i in state.by_token]

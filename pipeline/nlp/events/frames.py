@@ -84,7 +84,7 @@ class Frames:
             _note_actor_slots(frame, own)
         inner = self._embedded(tok, head_lemma, frames)
         if inner is not None and inner.kind != "speech" and not inner.negated:
-            for cls in ("failure", "refusal", "attempt", "appeal", "demand", "intent"):
+            for cls in ("failure", "cessation", "refusal", "attempt", "appeal", "demand", "intent"):
                 if not lex.in_class(cls, head_lemma):
                     continue
                 combined = self._embed(tok, cls, inner, frame)
