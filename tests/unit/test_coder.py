@@ -308,7 +308,7 @@ def test_agent_actor_and_trigger_span(nlp: object, code_text: Code) -> None:
 
 def test_confidence_reflects_the_evidence(code_text: Code) -> None:
     (direct,) = code_text("Canada criticized Mexico.")
-    (by_adjunct,) = code_text("Brazilian troops were attacked in Peru.")
+    (by_adjunct,) = code_text("Brazilian troops were attacked from Peru.")
     assert by_adjunct.source.code == "PER"
     assert by_adjunct.confidence < direct.confidence
 
@@ -814,3 +814,17 @@ def test_an_act_ended_failed_or_without_a_doer_is_not_coded_as_done(
 def test_what_an_actor_can_do_is_hypothetical(analyzer: Any) -> None:
     events = analyzed(analyzer, "Mexico can attack Peru at any time.")
     assert events and all(e.modality == "hypothetical" for e in events)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "to" belongs to "comments", the object of an unmatched "with": no "leave to"
+        ("The Peruvian minister left Chile with no comments to Argentine reporters.", set()),
+        ("The Peruvian minister left Lima for talks with Chile.", {("PERGOV", "CHL", "040")}),
+    ],
+)
+def test_a_pattern_s_preposition_hangs_on_its_own_phrase(
+    analyzer: Any, text: str, expected: set[tuple[str, str, str]]
+) -> None:
+    assert {t for t in _triples(analyzer, text) if t[2][:2] == "04"} == expected

@@ -202,6 +202,21 @@ class Arguments:
                     return found
         return None
 
+    def located_agent(self, state: DocState, verb: Token) -> Arg | None:
+        """The country or place named where a passive act was done ("detained in China").
+
+        Only for acts that the authorities of the place do (``authority_roots``):
+        the caller decides.
+        """
+        for child in verb.children:
+            if child.dep_ != "prep" or child.lower_ not in _LOCATIVE_PREPS:
+                continue
+            for pobj in child.children:
+                named = state.by_token.get(pobj.i)
+                if pobj.dep_ == "pobj" and named is not None:
+                    return Arg([named], "adjunct", pobj.i)
+        return None
+
     def passive_subject(self, state: DocState, verb: Token) -> Arg | None:
         """The grammatical subject of a passive verb: the patient ("Y was attacked")."""
         first: Arg | None = None

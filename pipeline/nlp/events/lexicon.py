@@ -246,6 +246,7 @@ class Lexicon:
     solo_roots: frozenset[str] = field(default_factory=frozenset)
     mutual: frozenset[str] = field(default_factory=frozenset)
     place_target_roots: frozenset[str] = field(default_factory=frozenset)
+    authority_roots: frozenset[str] = field(default_factory=frozenset)
     from_source_roots: frozenset[str] = field(default_factory=frozenset)
     adjunct_target_preps: frozenset[str] = field(default_factory=frozenset)
     kind_modifier_roots: frozenset[str] = field(default_factory=frozenset)
@@ -293,6 +294,7 @@ class Lexicon:
             solo_roots=frozenset(syntax.get("solo_roots", [])),
             mutual=frozenset(syntax.get("mutual", [])),
             place_target_roots=frozenset(syntax.get("place_target_roots", [])),
+            authority_roots=frozenset(syntax.get("authority_roots", [])),
             from_source_roots=frozenset(syntax.get("from_source_roots", [])),
             adjunct_target_preps=frozenset(syntax.get("adjunct_target_preps", [])),
             kind_modifier_roots=frozenset(syntax.get("kind_modifier_roots", [])),

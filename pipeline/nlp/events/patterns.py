@@ -383,18 +383,32 @@ def _fit_slot(
         if t.i in taken:
             continue
         if slot.kind == "word":
-            if _is(t, slot.words) and (not slot.adjacent or t.i == last + 1):
+            if (
+                _is(t, slot.words)
+                and (not slot.adjacent or t.i == last + 1)
+                and (t.dep_ not in _PREP_DEPS or _reaches(t, taken))
+            ):
                 return t.i, (), t.i if slot.actor else None
         elif slot.kind == "np":
             if _is(t, slot.words):
                 mod = _modifier(t, slot.modifiers, taken)
                 if mod is not None:
                     return t.i, (mod,), None
-        elif t.dep_ in _PREP_DEPS and t.lower_ == slot.prep:
+        elif t.dep_ in _PREP_DEPS and t.lower_ == slot.prep and _reaches(t, taken):
             found = _prep_object(t, slot, taken)
             if found is not None:
                 return t.i, found[0], found[1]
     return None
+
+
+def _reaches(prep: Token, taken: set[int]) -> bool:
+    """Whether a preposition belongs to the pattern's phrase, not to another one's object.
+
+    It hangs on the head, its object or a word the pattern already took; one
+    under the object of an unmatched preposition does not ("left the court
+    with no comments to reporters" has no "leave to").
+    """
+    return prep.head.i in taken or prep.head.dep_ != "pobj"
 
 
 def _modifier(head: Token, modifiers: frozenset[str], taken: set[int]) -> int | None:

@@ -80,6 +80,9 @@ class Targets:
         passive_target: Arg | None = None
         if is_passive(head):
             passive_target = self.args.passive_subject(state, head)
+            if source is None and root_of(frame.code) in self.lexicon.authority_roots:
+                # "Americans detained in China": by China's authorities.
+                source = self.args.located_agent(state, head)
         target: Arg | None = None
         if "addressee_of" in frame.extra:
             target = self.args.addressee(state, head)
