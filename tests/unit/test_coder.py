@@ -828,3 +828,17 @@ def test_a_pattern_s_preposition_hangs_on_its_own_phrase(
     analyzer: Any, text: str, expected: set[tuple[str, str, str]]
 ) -> None:
     assert {t for t in _triples(analyzer, text) if t[2][:2] == "04"} == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Canada asked Mexico whether it would attend the summit.",
+        "A Canadian reporter asked why the Mexican president had not gone to Peru.",
+    ],
+)
+def test_a_question_asked_is_no_appeal(analyzer: Any, text: str) -> None:
+    assert _triples(analyzer, text) == set()
+    assert _triples(analyzer, "Canada asked Mexico to attend the summit.") == {
+        ("CAN", "MEX", "026")
+    }

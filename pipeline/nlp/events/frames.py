@@ -18,6 +18,7 @@ from pipeline.nlp.events.syntax import (
     governing_verb,
     has_future_marker,
     in_conditional,
+    indirect_question,
     infinitive_governors,
     negated,
     own_intent,
@@ -66,6 +67,8 @@ class Frames:
         """
         lex = self.lexicon
         head_lemma = lemma(tok)
+        if self._question(tok, head_lemma, frames):
+            return None
         own = self._match(tok)
         if own is not None and lex.in_class("judgement", head_lemma) and predicative(tok):
             own = None  # "considers Iran a threat" is an opinion, not an option weighed
@@ -94,23 +97,43 @@ class Frames:
         if frame is not None and frame.kind == "speech":
             frame = self._urged_in_speech(tok, frames) or frame
         if lex.in_class("denial", head_lemma):
-            # "X denied that Y attacked Z": the denied event is not coded, but what it
-            # was done to is the denial's target when nothing else is.
-            for child in tok.children:
-                # "denied that it had attacked", "denies ever travelling to Iran"
-                gerund = child.dep_ == "xcomp" or (child.dep_ == "dobj" and child.tag_ == "VBG")
-                if child.dep_ == "ccomp" or gerund:
-                    for inner_tok in child.subtree:
-                        if inner_tok.i in frames:
-                            frames[inner_tok.i].consumed = True
-                            if frame is not None and frame.inner is None:
-                                frame.inner = frames[inner_tok.i]
+            self._deny(tok, frame, frames)
         if frame is None:
             return None
         if lex.in_class("speech", head_lemma):
             self._accusation(state, tok, frame, frames)
         self._apply_modality(tok, frame)
         return frame
+
+    @staticmethod
+    def _deny(tok: Token, frame: Frame | None, frames: dict[int, Frame]) -> None:
+        """Consume the event a denial denies, keeping it as the denial's inner frame.
+
+        "X denied that Y attacked Z": the attack is not coded, but what it was done
+        to is the denial's target when nothing else is.
+        """
+        for child in tok.children:
+            # "denied that it had attacked", "denies ever travelling to Iran"
+            gerund = child.dep_ == "xcomp" or (child.dep_ == "dobj" and child.tag_ == "VBG")
+            if child.dep_ == "ccomp" or gerund:
+                for inner_tok in child.subtree:
+                    if inner_tok.i in frames:
+                        frames[inner_tok.i].consumed = True
+                        if frame is not None and frame.inner is None:
+                            frame.inner = frames[inner_tok.i]
+
+    def _question(self, tok: Token, head_lemma: str, frames: dict[int, Frame]) -> bool:
+        """Whether ``tok`` asks a question: then it is no appeal, nor the act it asks about.
+
+        "asked whether Mexico would attend the summit", "asked why he had not gone".
+        """
+        if not (self.lexicon.in_class("appeal", head_lemma) and indirect_question(tok)):
+            return False
+        for child in tok.children:
+            for inner_tok in child.subtree if child.dep_ == "ccomp" else ():
+                if inner_tok.i in frames:
+                    frames[inner_tok.i].consumed = True
+        return True
 
     def _embedded(self, tok: Token, head_lemma: str, frames: dict[int, Frame]) -> Frame | None:
         """The frame of the complement ``tok`` embeds, if it takes it over."""

@@ -71,6 +71,24 @@ def complement(tok: Token, clausal: bool, desire: bool = False) -> Token | None:
     return None
 
 
+QUESTION_MARKS = frozenset({"whether", "if"})
+WH_TAGS = frozenset({"WDT", "WP", "WP$", "WRB"})
+
+
+def indirect_question(verb: Token) -> bool:
+    """Whether ``verb`` asks a question rather than for an act ("asked why", "asked whether").
+
+    Its clausal complement opens with "whether", "if" or a wh-word.
+    """
+    for clause in verb.children:
+        if clause.dep_ != "ccomp":
+            continue
+        first = clause.left_edge
+        if first.lower_ in QUESTION_MARKS or first.tag_ in WH_TAGS:
+            return True
+    return False
+
+
 FINITE_TAGS = frozenset({"VBD", "VBZ", "VBP", "MD"})
 """Tags of a finite verb: a clause with one is a proposition, not an option to take."""
 
