@@ -842,3 +842,22 @@ def test_a_question_asked_is_no_appeal(analyzer: Any, text: str) -> None:
     assert _triples(analyzer, "Canada asked Mexico to attend the summit.") == {
         ("CAN", "MEX", "026")
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Chilean protesters attacked the Peruvian embassy.", {("CHLOPP", "PERGOV", "145")}),
+        ("Afghan villagers attacked American troops.", {("AFGCVL", "USAMIL", "180")}),
+        ("Chilean lawmakers fought the Peruvian government.", set()),
+        (
+            "Chilean police stormed the offices of Peruvian journalists.",
+            {("CHLCOP", "PERMED", "190")},
+        ),
+        ("Chilean troops attacked Peruvian troops.", {("CHLMIL", "PERMIL", "190")}),
+    ],
+)
+def test_a_fight_by_those_who_bear_no_arms_is_no_military_force(
+    analyzer: Any, text: str, expected: set[tuple[str, str, str]]
+) -> None:
+    assert _triples(analyzer, text) == expected

@@ -253,14 +253,19 @@ class EventCoder:
                 # "The BBC reports that ...": news media reporting is how the story is
                 # known, not an event; what they report is coded on its own.
                 continue
+            # in a mutual fight both sides are doers
+            mutual = frame.symmetric or direction != "forward"
+            pair_code = self._by_unarmed(code, src, tgt if mutual else None)
+            if pair_code is None:
+                continue
             s_arg = source if direction == "forward" else (target or source)
             t_arg = target if direction == "forward" else source
-            features = evidence(frame, code, modality, src, tgt, s_arg, t_arg, head)
+            features = evidence(frame, pair_code, modality, src, tgt, s_arg, t_arg, head)
             events.append(
                 CodedEvent(
                     source=src.ref,
                     target=tgt.ref if tgt is not None else None,
-                    code=code,
+                    code=pair_code,
                     sentence_start=sent_start,
                     sentence_end=sent_end,
                     trigger_start=trig_start,
@@ -330,6 +335,22 @@ class EventCoder:
         if compound >= rules.positive:
             return rules.praise if about else rules.optimistic
         return "010"
+
+    def _by_unarmed(self, code: str, src: Mention, partner: Mention | None) -> str | None:
+        """The code of a fight whose source bears no arms: a riot, an assault or nothing.
+
+        Protesters who "clashed with" police riot (145), villagers who "attacked"
+        a convoy assault it (180), a party that "fought" a bill uses no force at
+        all, and neither does a state in a mutual fight with lawmakers (no event:
+        ``partner`` is the other side of a mutual act). Armed and
+        state actors keep the code (``[unarmed]`` in
+        ``verbs.toml``).
+        """
+        unarmed = self.lexicon.unarmed
+        if unarmed is None:
+            return code
+        other = partner.ref.agent if partner is not None else None
+        return unarmed.code_for(code, src.ref.agent, other)
 
     def _reports_words(self, clause: Token) -> bool:
         """Whether a reported clause gives another's words: its verb is only ever a verbal act.

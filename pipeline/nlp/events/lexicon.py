@@ -231,6 +231,50 @@ class StatementTone:
 
 
 @dataclass(frozen=True)
+class Unarmed:
+    """Who bears no arms, and what their "fighting" is (``[unarmed]`` in ``verbs.toml``)."""
+
+    roots: frozenset[str]
+    crowds: frozenset[str]
+    crowd_code: str
+    civilians: frozenset[str]
+    civilian_code: str
+    offices: frozenset[str]
+
+    def code_for(self, code: str, agent: str | None, partner: str | None = None) -> str | None:
+        """``code`` done by an actor of ``agent``, with one of ``partner`` in a mutual act.
+
+        Kept, rewritten, or ``None`` (no event): a mutual fight with an office on
+        either side is no use of force ("the government and the lawmakers fought").
+        """
+        if root_of(code) not in self.roots:
+            return code
+        if agent in self.offices or partner in self.offices:
+            return None
+        if agent in self.crowds:
+            return self.crowd_code
+        if agent in self.civilians:
+            return self.civilian_code
+        return code
+
+    def codes(self) -> tuple[str, ...]:
+        """The codes it can give."""
+        return (self.crowd_code, self.civilian_code)
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any]) -> Unarmed:
+        """Read the ``[unarmed]`` table."""
+        return cls(
+            roots=frozenset(table["roots"]),
+            crowds=frozenset(table["crowds"]),
+            crowd_code=str(table["crowd_code"]),
+            civilians=frozenset(table["civilians"]),
+            civilian_code=str(table["civilian_code"]),
+            offices=frozenset(table["offices"]),
+        )
+
+
+@dataclass(frozen=True)
 class Lexicon:
     """Verb and noun patterns, complement-taking verb classes and code transforms."""
 
@@ -255,6 +299,7 @@ class Lexicon:
     shared_nouns: frozenset[str] = field(default_factory=frozenset)
     people_nouns: frozenset[str] = field(default_factory=frozenset)
     statement_tone: StatementTone | None = None
+    unarmed: Unarmed | None = None
 
     @classmethod
     def load(cls, path: Path | None = None, codebook: Codebook | None = None) -> Lexicon:
@@ -307,6 +352,7 @@ class Lexicon:
                 if "statement_tone" in data
                 else None
             ),
+            unarmed=Unarmed.from_table(data["unarmed"]) if "unarmed" in data else None,
             hypothetical_aux=frozenset(modality.get("hypothetical", [])),
             future_aux=frozenset(modality.get("future", [])),
             appeal_aux=frozenset(modality.get("appeal", [])),
@@ -356,6 +402,8 @@ class Lexicon:
                 for code in self.statement_tone.codes()
                 if code not in codebook
             )
+        if self.unarmed is not None:
+            bad.extend(f"unarmed -> {c}" for c in self.unarmed.codes() if c not in codebook)
         if bad:
             raise ValueError("unknown CAMEO codes in the lexicon: " + ", ".join(sorted(set(bad))))
 
