@@ -861,3 +861,14 @@ def test_a_fight_by_those_who_bear_no_arms_is_no_military_force(
     analyzer: Any, text: str, expected: set[tuple[str, str, str]]
 ) -> None:
     assert _triples(analyzer, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Chile denied reports that its troops had attacked Peru.",
+        "Chile denied that its troops had attacked Peru.",
+    ],
+)
+def test_a_denial_of_a_report_denies_what_it_reports(analyzer: Any, text: str) -> None:
+    assert _triples(analyzer, text) == {("CHL", "PER", "016")}

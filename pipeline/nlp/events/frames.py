@@ -113,9 +113,13 @@ class Frames:
         to is the denial's target when nothing else is.
         """
         for child in tok.children:
-            # "denied that it had attacked", "denies ever travelling to Iran"
+            # "denied that it had attacked", "denies ever travelling to Iran", "denied
+            # reports that its troops had attacked"
             gerund = child.dep_ == "xcomp" or (child.dep_ == "dobj" and child.tag_ == "VBG")
-            if child.dep_ == "ccomp" or gerund:
+            content = child.dep_ == "dobj" and any(
+                c.dep_ in ("acl", "ccomp") for c in child.children
+            )
+            if child.dep_ == "ccomp" or gerund or content:
                 for inner_tok in child.subtree:
                     if inner_tok.i in frames:
                         frames[inner_tok.i].consumed = True

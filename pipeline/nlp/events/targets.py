@@ -113,15 +113,30 @@ class Targets:
             target = passive_target or self.target(state, frame, head, avoid)
         if target is None or not target.mentions:
             target = self.clause_subject(state, head, source)
-        if (target is None or not target.mentions) and frame.inner is not None:
-            # "Egypt denied that it had attacked Israel": the denial is about Israel.
-            target = self.target(state, frame.inner, doc[frame.inner.head])
+        if frame.inner is not None:
+            target = self._denied_target(state, frame.inner, target)
         if source is not None and target is not None:
             source_tokens = {m.start for m in source.mentions}
             target.mentions = [m for m in target.mentions if m.start not in source_tokens]
             if not target.mentions:
                 target = None
         return source, target
+
+    def _denied_target(self, state: DocState, inner: Frame, target: Arg | None) -> Arg | None:
+        """The target of a denial: what the denied act was done to, unless one is named.
+
+        "Egypt denied that it had attacked Israel" is about Israel, and so is "Egypt
+        denied that its troops had attacked Israel": the denier's own troops are
+        not whom it addresses.
+        """
+        named = target is not None and bool(target.mentions)
+        if target is not None and named:
+            if target.token is None or not _own_possession(state.doc[target.token]):
+                return target
+        denied = self.target(state, inner, state.doc[inner.head])
+        if denied is not None and denied.mentions:
+            return denied
+        return target if named else denied
 
     def _urged(self, state: DocState, frame: Frame, clause: Token) -> Arg | None:
         """Whom "said Y should withdraw" appeals to: Y.
