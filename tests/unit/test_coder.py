@@ -849,6 +849,7 @@ def test_a_question_asked_is_no_appeal(analyzer: Any, text: str) -> None:
     [
         ("Chilean protesters attacked the Peruvian embassy.", {("CHLOPP", "PERGOV", "145")}),
         ("Afghan villagers attacked American troops.", {("AFGCVL", "USAMIL", "180")}),
+        ("Somali pirates attacked an American warship.", {("SOMCRM", "USAMIL", "180")}),
         ("Chilean lawmakers fought the Peruvian government.", set()),
         (
             "Chilean police stormed the offices of Peruvian journalists.",
@@ -872,3 +873,11 @@ def test_a_fight_by_those_who_bear_no_arms_is_no_military_force(
 )
 def test_a_denial_of_a_report_denies_what_it_reports(analyzer: Any, text: str) -> None:
     assert _triples(analyzer, text) == {("CHL", "PER", "016")}
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("The Chilean president travelled to Peru.", "042"), ("Chile departed from Peru.", "040")],
+)
+def test_travel_to_a_country_is_a_visit(analyzer: Any, text: str, code: str) -> None:
+    assert {t[2] for t in _triples(analyzer, text)} == {code}
