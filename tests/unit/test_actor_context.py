@@ -123,6 +123,20 @@ def test_an_agent_noun_with_the_word_in_it_keeps_its_context(
     assert refs["foreign minister"].code == "JPNGOV"
 
 
+@pytest.mark.parametrize(
+    ("text", "agent", "code"),
+    [
+        ("Emirati officials said the Dubai World company would repay.", "company", "AREBUS"),
+        ("Indian officials said the Global Steel company had closed.", "company", "INDBUS"),
+    ],
+)
+def test_a_modifier_inside_a_name_is_the_names(
+    nlp: Language, coder: ActorCoder, text: str, agent: str, code: str
+) -> None:
+    refs = by_text(nlp, coder, text)
+    assert refs[agent].code.startswith(code), refs
+
+
 # --------------------------------------------------------------------------- the article
 
 

@@ -261,7 +261,8 @@ def stateless_agents(
     one country's: an agent of unknown country whose head has such a modifier
     (``[stateless]`` of ``agents.toml``) before the mention keeps no country.
     A modifier inside the mention belongs to its agent noun ("the foreign
-    minister").
+    minister"), and one inside a name belongs to the name ("the Dubai World
+    conglomerate", "International Red Cross workers").
     """
     found: set[int] = set()
     for mention in mentions:
@@ -272,10 +273,28 @@ def stateless_agents(
             child.i < mention.start
             and child.dep_ in ("amod", "compound")
             and child.lower_ in modifiers
+            and not _in_name(child)
             for child in root.lefts
         ):
             found.add(mention.start)
     return found
+
+
+def _in_name(token: Token) -> bool:
+    """Whether a word is part of a proper name.
+
+    It is when it is in a named entity that is no nationality, or a proper noun
+    after another proper noun of the same name.
+    """
+    if token.ent_type_ and token.ent_type_ != "NORP":
+        return True
+    before = token.nbor(-1) if token.i > 0 else None
+    return (
+        token.pos_ == "PROPN"
+        and before is not None
+        and before.pos_ == "PROPN"
+        and before.dep_ == "compound"
+    )
 
 
 def _reported(doc: Doc, mention: ActorMention) -> frozenset[int]:
