@@ -27,6 +27,7 @@ the verb's other senses ("cut production" is no event though "cut ties" is).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -251,9 +252,24 @@ def merge_indexes(
     return index_patterns(merged)
 
 
+_UNDOUBLED = re.compile(r"[^aeiouy]*[aeiou][bcdfgklmnprstvz]")
+"""A word of one short vowel and one final consonant: English doubles the
+consonant before ``-ing`` and ``-ed`` (spar, sparring, sparred)."""
+
+
 def lemma(tok: Token) -> str:
-    """The token's lemma, lowercased (its text when the lemma is empty)."""
-    return (tok.lemma_ or tok.text).lower()
+    """The token's lemma, lowercased (its text when the lemma is empty).
+
+    The tagger's lemmatiser strips ``-ing`` and ``-ed`` whole from words it does
+    not know, so "sparing" becomes "spar"; since "spar" would double its
+    consonant ("sparring"), an undoubled form is of the verb in ``-e``
+    ("spare"), as "hoping" is of "hope".
+    """
+    word = (tok.lemma_ or tok.text).lower()
+    text = tok.lower_
+    if _UNDOUBLED.fullmatch(word) and text in (word + "ing", word + "ed"):
+        return word + "e"
+    return word
 
 
 def is_passive(tok: Token) -> bool:
