@@ -42,6 +42,27 @@ def test_an_agent_noun_inside_a_law_is_no_actor(nlp: Language, coder: ActorCoder
     assert not any(ref.agent == "LAB" for ref in found.values())
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Chilean minister declared his opposition to the plan.",
+        "Peru's opposition to the treaty worried Chile.",
+    ],
+)
+def test_opposition_to_something_is_no_opposition_party(
+    nlp: Language, coder: ActorCoder, text: str
+) -> None:
+    found = refs(nlp, coder, text)
+    assert found, text
+    assert not any(ref.agent == "OPP" for ref in found.values()), found
+
+
+def test_the_opposition_is_still_an_actor(nlp: Language, coder: ActorCoder) -> None:
+    assert refs(nlp, coder, "The Chilean opposition met in Lima.")["Chilean opposition"].code == (
+        "CHLOPP"
+    )
+
+
 def test_a_name_whose_head_is_an_agent_is_an_actor(nlp: Language, coder: ActorCoder) -> None:
     found = refs(
         nlp,
