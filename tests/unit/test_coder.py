@@ -882,3 +882,32 @@ def test_a_denial_of_a_report_denies_what_it_reports(analyzer: Any, text: str) -
 )
 def test_travel_to_a_country_is_a_visit(analyzer: Any, text: str, code: str) -> None:
     assert {t[2] for t in _triples(analyzer, text)} == {code}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the lemmatiser makes "sparing" of "spar"; "spar" would be "sparring"
+        ("Mexico attacked Peru, sparing Chile.", {("MEX", "PER", "190")}),
+        ("Mexico sparred with Peru.", {("MEX", "PER", "110"), ("PER", "MEX", "110")}),
+    ],
+)
+def test_an_undoubled_ending_is_of_the_verb_in_e(
+    code_text: Code, text: str, expected: set[tuple[str, str, str]]
+) -> None:
+    assert triples(code_text(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # acknowledging what is so is a statement; acknowledging an own act claims it
+        ("Canada acknowledged that Mexico had a right to nuclear energy.", {("CAN", "MEX", "010")}),
+        ("Canada admitted its mistake over Mexico.", {("CAN", "MEX", "015")}),
+        ("Canada admitted that it had attacked Mexico.", {("CAN", "MEX", "015")}),
+    ],
+)
+def test_acknowledging_a_fact_is_no_claim_of_responsibility(
+    code_text: Code, text: str, expected: set[tuple[str, str, str]]
+) -> None:
+    assert triples(code_text(text)) == expected
