@@ -107,6 +107,7 @@ def test_troops_in_a_country_are_not_its_troops(nlp: Language, coder: ActorCoder
         ("NAIROBI (Reuters) - Kenyan officials said foreign troops shot two men.", "troops"),
         ("Iraqi officials said multinational forces had patrolled Baghdad.", "forces"),
         ("Chinese state media said Western diplomats had left Beijing.", "diplomats"),
+        ("Kenyan officials said many governments had failed the refugees.", "governments"),
     ],
 )
 def test_an_agent_of_no_one_country_takes_none_from_its_context(

@@ -91,6 +91,7 @@ class ActorCoder:
         self._modifier_heads = frozenset(gazetteer.modifier_heads)
         self._generic = frozenset(gazetteer.generic_nouns)
         self._stateless = frozenset(gazetteer.stateless_modifiers)
+        self._stateless_plurals = frozenset(gazetteer.stateless_plurals)
         self._coref_words = coref_words()
         self._codes = ActorCodes(
             countries=country_names, agents=agent_codes, regions=code_sets().regions
@@ -215,7 +216,9 @@ class ActorCoder:
         mentions = attach_phrases(doc, mentions, codes, self._generic)
         sentence_of = sentence_indices(doc)
         mentions = resolve_references(doc, mentions, sentence_of, codes, self._coref_words)
-        skip = located_troops(doc, mentions) | stateless_agents(doc, mentions, self._stateless)
+        skip = located_troops(doc, mentions) | stateless_agents(
+            doc, mentions, self._stateless, self._stateless_plurals
+        )
         referred = mentions
         mentions = place_in_dateline_sentence(mentions, filed, codes, skip)
         mentions = place_by_sentence(doc, mentions, sentence_of, codes, skip)

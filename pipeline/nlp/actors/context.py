@@ -252,9 +252,12 @@ def located_troops(doc: Doc, mentions: Sequence[ActorMention]) -> set[int]:
 
 
 def stateless_agents(
-    doc: Doc, mentions: Sequence[ActorMention], modifiers: Container[str]
+    doc: Doc,
+    mentions: Sequence[ActorMention],
+    modifiers: Container[str],
+    plurals: Container[str] = (),
 ) -> set[int]:
-    """Where agents start that an adjective before them takes out of every one country.
+    """Where agents start that are of no one country.
 
     "Foreign troops killed six civilians" in an Afghan story are not Afghan
     troops, and "the international community" or "Western diplomats" are no
@@ -262,14 +265,18 @@ def stateless_agents(
     (``[stateless]`` of ``agents.toml``) before the mention keeps no country.
     A modifier inside the mention belongs to its agent noun ("the foreign
     minister"), and one inside a name belongs to the name ("the Dubai World
-    conglomerate", "International Red Cross workers").
+    conglomerate", "International Red Cross workers"). Nor is the plural of
+    what a country has one of (``plurals``: "many governments continue to
+    suppress the opposition") any one country's.
     """
     found: set[int] = set()
     for mention in mentions:
         if not unplaced(mention):
             continue
         root = doc[mention.start : mention.end].root
-        if any(
+        if root.lower_ in plurals and root.tag_ == "NNS":
+            found.add(mention.start)
+        elif any(
             child.i < mention.start
             and child.dep_ in ("amod", "compound")
             and child.lower_ in modifiers

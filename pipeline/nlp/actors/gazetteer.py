@@ -104,6 +104,7 @@ class Gazetteer:
     people_by_surname: dict[str, list[Actor]] = field(default_factory=dict)
     modifier_heads: set[str] = field(default_factory=set)
     stateless_modifiers: set[str] = field(default_factory=set)
+    stateless_plurals: set[str] = field(default_factory=set)
     generic_nouns: set[str] = field(default_factory=set)
 
     def add(self, text: str, hit: Hit) -> None:
@@ -130,9 +131,9 @@ def _load_agents(gaz: Gazetteer, data: dict[str, Any]) -> None:
     gaz.agent_labels.update(data.get("labels", {}))
     for noun in data.get("modifiers", {}).get("heads", []):
         gaz.modifier_heads.update({noun.lower(), plural_of(noun).lower()})
-    gaz.stateless_modifiers.update(
-        w.lower() for w in data.get("stateless", {}).get("modifiers", [])
-    )
+    stateless = data.get("stateless", {})
+    gaz.stateless_modifiers.update(w.lower() for w in stateless.get("modifiers", []))
+    gaz.stateless_plurals.update(plural_of(w).lower() for w in stateless.get("one_per_country", []))
     for table in data.get("agent", []):
         code = table["code"]
         invariant = {n.lower() for n in table.get("invariant", [])}
