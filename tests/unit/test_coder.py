@@ -911,3 +911,17 @@ def test_acknowledging_a_fact_is_no_claim_of_responsibility(
     code_text: Code, text: str, expected: set[tuple[str, str, str]]
 ) -> None:
     assert triples(code_text(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Canada rejected a proposal to hold talks with Mexico.", {("CAN", "MEX", "125")}),
+        ("Canada declined an offer to hold talks with Mexico.", {("CAN", "MEX", "125")}),
+        ("Canada rejected the proposal of Mexico.", {("CAN", "MEX", "127")}),
+    ],
+)
+def test_rejecting_a_proposal_to_act_refuses_the_act(
+    code_text: Code, text: str, expected: set[tuple[str, str, str]]
+) -> None:
+    assert triples(code_text(text)) == expected

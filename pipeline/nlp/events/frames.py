@@ -23,6 +23,7 @@ from pipeline.nlp.events.syntax import (
     negated,
     own_intent,
     predicative,
+    proposed_act,
 )
 from pipeline.nlp.events.targets import Targets
 
@@ -144,6 +145,9 @@ class Frames:
         lex = self.lexicon
         clausal = lex.in_class("demand", head_lemma) or lex.in_class("appeal", head_lemma)
         comp = complement(tok, clausal, lex.in_class("desire", head_lemma))
+        if comp is None and lex.in_class("refusal", head_lemma):
+            # "rejected a proposal to hold talks" refuses the talks (125)
+            comp = proposed_act(tok, lex.proposal_nouns)
         if comp is None or self._courtesy(tok, head_lemma, comp):
             # "We would like to thank Japan": the thanks is given, not intended.
             return None

@@ -298,6 +298,7 @@ class Lexicon:
     reciprocal: frozenset[str] = field(default_factory=frozenset)
     shared_nouns: frozenset[str] = field(default_factory=frozenset)
     people_nouns: frozenset[str] = field(default_factory=frozenset)
+    proposal_nouns: frozenset[str] = field(default_factory=frozenset)
     statement_tone: StatementTone | None = None
     unarmed: Unarmed | None = None
 
@@ -347,6 +348,7 @@ class Lexicon:
             reciprocal=frozenset(syntax.get("reciprocal", [])),
             shared_nouns=frozenset(syntax.get("shared_nouns", [])),
             people_nouns=frozenset(syntax.get("people_nouns", [])),
+            proposal_nouns=frozenset(syntax.get("proposal_nouns", [])),
             statement_tone=(
                 StatementTone.from_table(data["statement_tone"])
                 if "statement_tone" in data

@@ -6,7 +6,7 @@ data in ``pipeline/data/cameo/verbs.toml``; the lexicon passes them in).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 
 from spacy.tokens import Token
 
@@ -164,6 +164,21 @@ def negated(tok: Token) -> bool:
 def infinitive(tok: Token) -> bool:
     """True for a "to" infinitive."""
     return any(c.dep_ == "aux" and c.lower_ == "to" for c in tok.children)
+
+
+def proposed_act(verb: Token, nouns: Container[str]) -> Token | None:
+    """The act that the proposal ``verb`` takes proposes: "rejected a proposal to hold talks".
+
+    The direct object is one of ``nouns`` (``proposal_nouns``) and the act is its
+    infinitive clause.
+    """
+    for obj in verb.children:
+        if obj.dep_ != "dobj" or lemma(obj) not in nouns:
+            continue
+        for clause in obj.children:
+            if clause.dep_ == "acl" and infinitive(clause):
+                return clause
+    return None
 
 
 def infinitive_governors(tok: Token) -> list[Token]:
