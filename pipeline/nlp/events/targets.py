@@ -333,7 +333,7 @@ class Targets:
 
     def _landing_place(self, state: DocState, frame: Frame, verb: Token) -> Arg | None:
         """6. Where aid or force lands ("sent aid to victims in X", "shelled positions in X")."""
-        if root_of(frame.code) not in self.lexicon.place_target_roots:
+        if not any(frame.code.startswith(p) for p in self.lexicon.place_target_roots):
             return None
         # The verb's own place, or that of the act it names ("launched an offensive
         # inside Georgia": the place hangs on the matched noun).
