@@ -838,6 +838,8 @@ def test_a_pattern_s_preposition_hangs_on_its_own_phrase(
     [
         "Canada asked Mexico whether it would attend the summit.",
         "A Canadian reporter asked why the Mexican president had not gone to Peru.",
+        "Canada asked Mexico about its plans.",
+        "Canada asked Mexico several questions.",
     ],
 )
 def test_a_question_asked_is_no_appeal(analyzer: Any, text: str) -> None:
