@@ -929,3 +929,15 @@ def test_rejecting_a_proposal_to_act_refuses_the_act(
     code_text: Code, text: str, expected: set[tuple[str, str, str]]
 ) -> None:
     assert triples(code_text(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # access to the web and the press is a political freedom; to a building, passage
+        ("Mexico blocked access to Canadian websites.", "1721"),
+        ("Mexican protesters blocked access to the Canadian embassy.", "144"),
+    ],
+)
+def test_blocking_access_is_read_by_what_is_blocked(analyzer: Any, text: str, code: str) -> None:
+    assert {t[2] for t in _triples(analyzer, text)} == {code}
