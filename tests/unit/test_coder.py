@@ -941,3 +941,9 @@ def test_rejecting_a_proposal_to_act_refuses_the_act(
 )
 def test_blocking_access_is_read_by_what_is_blocked(analyzer: Any, text: str, code: str) -> None:
     assert {t[2] for t in _triples(analyzer, text)} == {code}
+
+
+def test_a_threat_is_aimed_at_whom_its_uncoded_act_would_be_done_to(code_text: Code) -> None:
+    assert triples(code_text("Canada threatened to spy on Mexico.")) == {("CAN", "MEX", "130")}
+    # other verbs of intent name no target through an act that has no code
+    assert code_text("Canada promised to be a good neighbour of Mexico.") == []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from spacy.tokens import Token
 
-from pipeline.nlp.events.lexicon import Lexicon
+from pipeline.nlp.events.lexicon import Lexicon, root_of
 from pipeline.nlp.events.patterns import PatternMatch, lemma, match
 from pipeline.nlp.events.state import DocState, Frame
 from pipeline.nlp.events.syntax import (
@@ -87,6 +87,12 @@ class Frames:
             )
             _note_actor_slots(frame, own)
         inner = self._embedded(tok, head_lemma, frames)
+        if inner is None and frame is not None and root_of(frame.code) in lex.open_complement_roots:
+            # "threatened to spy on New Zealand": an uncoded complement names the target
+            # of a threat when the verb's own phrase names none.
+            comp = next((c for c in tok.children if c.dep_ == "xcomp"), None)
+            if comp is not None and comp.i not in frames:
+                frame.extra["open_complement"] = comp.i
         if inner is not None and inner.kind != "speech" and not inner.negated:
             for cls in ("failure", "cessation", "refusal", "attempt", "appeal", "demand", "intent"):
                 if not lex.in_class(cls, head_lemma):

@@ -299,6 +299,7 @@ class Lexicon:
     shared_nouns: frozenset[str] = field(default_factory=frozenset)
     people_nouns: frozenset[str] = field(default_factory=frozenset)
     proposal_nouns: frozenset[str] = field(default_factory=frozenset)
+    open_complement_roots: frozenset[str] = field(default_factory=frozenset)
     statement_tone: StatementTone | None = None
     unarmed: Unarmed | None = None
 
@@ -349,6 +350,7 @@ class Lexicon:
             shared_nouns=frozenset(syntax.get("shared_nouns", [])),
             people_nouns=frozenset(syntax.get("people_nouns", [])),
             proposal_nouns=frozenset(syntax.get("proposal_nouns", [])),
+            open_complement_roots=frozenset(syntax.get("open_complement_roots", [])),
             statement_tone=(
                 StatementTone.from_table(data["statement_tone"])
                 if "statement_tone" in data

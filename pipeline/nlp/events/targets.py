@@ -112,7 +112,7 @@ class Targets:
             avoid = source.mentions if source is not None else ()
             target = passive_target or self.target(state, frame, head, avoid)
         if target is None or not target.mentions:
-            target = self.clause_subject(state, head, source)
+            target = self._last_resort(state, frame, head, source)
         if frame.inner is not None:
             target = self._denied_target(state, frame.inner, target)
         if source is not None and target is not None:
@@ -121,6 +121,17 @@ class Targets:
             if not target.mentions:
                 target = None
         return source, target
+
+    def _last_resort(
+        self, state: DocState, frame: Frame, head: Token, source: Arg | None
+    ) -> Arg | None:
+        """A target when the verb's phrase names none: a threat's act, then a clause's subject."""
+        if "open_complement" in frame.extra:
+            # "threatened to spy on New Zealand"
+            found = self.target(state, frame, state.doc[frame.extra["open_complement"]])
+            if found is not None and found.mentions:
+                return found
+        return self.clause_subject(state, head, source)
 
     def _denied_target(self, state: DocState, inner: Frame, target: Arg | None) -> Arg | None:
         """The target of a denial: what the denied act was done to, unless one is named.
