@@ -947,3 +947,18 @@ def test_a_threat_is_aimed_at_whom_its_uncoded_act_would_be_done_to(code_text: C
     assert triples(code_text("Canada threatened to spy on Mexico.")) == {("CAN", "MEX", "130")}
     # other verbs of intent name no target through an act that has no code
     assert code_text("Canada promised to be a good neighbour of Mexico.") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Canada issued a statement condemning Mexico.",
+        "Canada's statement condemning Mexico was read out on Monday.",
+    ],
+)
+def test_a_message_s_participle_is_its_author_s_act(code_text: Code, text: str) -> None:
+    assert ("CAN", "MEX", "111") in triples(code_text(text))
+
+
+def test_a_participle_on_anything_else_has_no_source(code_text: Code) -> None:
+    assert code_text("A Canadian warship blocking the strait worried Mexico.") == []

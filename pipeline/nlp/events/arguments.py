@@ -128,8 +128,34 @@ class Arguments:
             return self.subject(state, governor, depth + 1)
         if dep == "relcl":
             return Arg(self.np_actors(state, governor), "relative", governor.i)
+        if dep == "acl" and verb.tag_ == "VBG":
+            return self._participle_subject(state, governor, depth)
         if dep == "pobj" and governor.dep_ == "prep":
             return self.subject(state, governor.head, depth + 1)
+        return None
+
+    def _participle_subject(self, state: DocState, noun: Token, depth: int) -> Arg | None:
+        """Who does what an -ing participle on a message says: its author.
+
+        On a message (``message_nouns``: "issued a statement condemning Y", "a
+        letter thanking him") the author is whose it is, by or from whom, else the
+        subject of the verb that issued it. On anything else nobody: "a rabble
+        attacking the good order of parliament" is a figure of speech as often as
+        "protesters demanding his resignation" is an act.
+        """
+        if lemma(noun) not in self.lexicon.message_nouns:
+            return None
+        for child in noun.children:
+            if child.dep_ == "poss":
+                mentions = self.np_actors(state, child)
+                if mentions:
+                    return Arg(mentions, "inherited", child.i)
+            if child.dep_ == "prep" and child.lower_ in ("by", "from"):
+                for pobj in child.children:
+                    if pobj.dep_ == "pobj" and self.np_actors(state, pobj):
+                        return Arg(self.np_actors(state, pobj), "inherited", pobj.i)
+        if noun.dep_ in ("dobj", "obj") and noun.head.i != noun.i:
+            return self.subject(state, noun.head, depth + 1)
         return None
 
     def _controller(self, state: DocState, governor: Token, depth: int) -> Arg | None:

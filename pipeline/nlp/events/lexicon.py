@@ -300,6 +300,7 @@ class Lexicon:
     people_nouns: frozenset[str] = field(default_factory=frozenset)
     proposal_nouns: frozenset[str] = field(default_factory=frozenset)
     open_complement_roots: frozenset[str] = field(default_factory=frozenset)
+    message_nouns: frozenset[str] = field(default_factory=frozenset)
     statement_tone: StatementTone | None = None
     unarmed: Unarmed | None = None
 
@@ -351,6 +352,7 @@ class Lexicon:
             people_nouns=frozenset(syntax.get("people_nouns", [])),
             proposal_nouns=frozenset(syntax.get("proposal_nouns", [])),
             open_complement_roots=frozenset(syntax.get("open_complement_roots", [])),
+            message_nouns=frozenset(syntax.get("message_nouns", [])),
             statement_tone=(
                 StatementTone.from_table(data["statement_tone"])
                 if "statement_tone" in data
