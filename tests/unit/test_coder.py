@@ -962,3 +962,9 @@ def test_a_message_s_participle_is_its_author_s_act(code_text: Code, text: str) 
 
 def test_a_participle_on_anything_else_has_no_source(code_text: Code) -> None:
     assert code_text("A Canadian warship blocking the strait worried Mexico.") == []
+
+
+def test_expelling_an_attache_is_expelling_a_diplomat(analyzer: Any) -> None:
+    assert _triples(analyzer, "Canada expelled the Mexican military attache.") == {
+        ("CAN", "MEXGOV", "161")
+    }
