@@ -968,3 +968,22 @@ def test_expelling_an_attache_is_expelling_a_diplomat(analyzer: Any) -> None:
     assert _triples(analyzer, "Canada expelled the Mexican military attache.") == {
         ("CAN", "MEXGOV", "161")
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("After attacking Mexico, Canada withdrew.", ("CAN", "MEX", "190")),
+        ("Canada admitted to attacking Mexico.", ("CAN", "MEX", "190")),
+    ],
+)
+def test_a_gerund_in_an_adjunct_is_the_subject_s_act(
+    code_text: Code, text: str, expected: tuple[str, str, str]
+) -> None:
+    assert expected in triples(code_text(text))
+
+
+def test_an_accused_act_is_not_the_accuser_s(code_text: Code) -> None:
+    found = triples(code_text("Canada accused Peru of attacking Mexico."))
+    assert ("CAN", "PER", "1123") in found  # accused of aggression
+    assert not any(t[:2] == ("CAN", "MEX") for t in found), found

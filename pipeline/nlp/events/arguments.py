@@ -132,6 +132,14 @@ class Arguments:
             return self._participle_subject(state, governor, depth)
         if dep == "pobj" and governor.dep_ == "prep":
             return self.subject(state, governor.head, depth + 1)
+        if (
+            dep == "prep"
+            and governor.pos_ in ("VERB", "AUX")
+            and verb.lower_ in self.lexicon.gerund_subject_preps
+        ):
+            # a gerund in a verb's adjunct: "after meeting Y, X said", "admitted to
+            # providing Y with arms", "despite killing two people"
+            return self.subject(state, governor, depth + 1)
         return None
 
     def _participle_subject(self, state: DocState, noun: Token, depth: int) -> Arg | None:

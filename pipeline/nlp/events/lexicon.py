@@ -301,6 +301,7 @@ class Lexicon:
     proposal_nouns: frozenset[str] = field(default_factory=frozenset)
     open_complement_roots: frozenset[str] = field(default_factory=frozenset)
     message_nouns: frozenset[str] = field(default_factory=frozenset)
+    gerund_subject_preps: frozenset[str] = field(default_factory=frozenset)
     statement_tone: StatementTone | None = None
     unarmed: Unarmed | None = None
 
@@ -353,6 +354,7 @@ class Lexicon:
             proposal_nouns=frozenset(syntax.get("proposal_nouns", [])),
             open_complement_roots=frozenset(syntax.get("open_complement_roots", [])),
             message_nouns=frozenset(syntax.get("message_nouns", [])),
+            gerund_subject_preps=frozenset(syntax.get("gerund_subject_preps", [])),
             statement_tone=(
                 StatementTone.from_table(data["statement_tone"])
                 if "statement_tone" in data
