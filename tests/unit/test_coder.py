@@ -804,6 +804,7 @@ def test_the_subject_of_a_clause_is_no_partner_of_a_mutual_act(code_text: Code) 
         # where force is scaled down is whom it was aimed at
         ("Mexico ended its military operations in Peru.", {("MEX", "PER", "087")}),
         ("Canada was unable to reconcile with Mexico.", set()),
+        ("Canada refrained from attacking Mexico.", set()),
         ("Fourteen Peruvian journalists were kidnapped in Mexico.", set()),
         ("A Peruvian was sentenced in a Mexican court.", {("MEXJUD", "PER", "173")}),
     ],

@@ -63,8 +63,9 @@ def complement(tok: Token, clausal: bool, desire: bool = False) -> Token | None:
         if child.dep_ == "ccomp" and (clausal or (desire and infinitive(child))):
             return child
     for child in tok.children:
-        # "agreed on holding talks", "committed to sending troops"
-        if child.dep_ == "prep" and child.lower_ in ("on", "to", "for", "about"):
+        # "agreed on holding talks", "committed to sending troops", "refrained from
+        # attacking"
+        if child.dep_ == "prep" and child.lower_ in ("on", "to", "for", "about", "from"):
             for pcomp in child.children:
                 if pcomp.dep_ == "pcomp" and pcomp.tag_ == "VBG":
                     return pcomp
