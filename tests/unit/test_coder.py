@@ -988,3 +988,12 @@ def test_an_accused_act_is_not_the_accuser_s(code_text: Code) -> None:
     found = triples(code_text("Canada accused Peru of attacking Mexico."))
     assert ("CAN", "PER", "1123") in found  # accused of aggression
     assert not any(t[:2] == ("CAN", "MEX") for t in found), found
+
+
+def test_ill_of_a_thing_of_an_actor_is_a_comment_not_a_judgement(code_text: Code) -> None:
+    assert triples(code_text("Sweden said Finland was a corrupt and dangerous regime.")) == {
+        ("SWE", "FIN", "111")
+    }
+    assert triples(code_text("Sweden said the Finland economy was in a terrible crisis.")) == {
+        ("SWE", "FIN", "012")
+    }

@@ -316,7 +316,8 @@ class EventCoder:
         mediators were unprepared" 111) and one that speaks well of it praises it
         ("said Japan was a trusted partner" 051); a gloomy or hopeful clause about
         anything else is a pessimistic or optimistic comment ("said relations were
-        growing tense" 012, "said the talks would succeed" 013). Neutral content
+        growing tense" 012, "said the talks would succeed" 013), and so is one about a
+        thing of an actor's ("said the US economy had lost jobs" 012). Neutral content
         stays a plain statement (010). The thresholds are data (``[statement_tone]``
         in ``verbs.toml``). A clause that reports its subject's own words ("said
         Western diplomats criticised the trial": a verb whose every pattern is a
@@ -329,7 +330,14 @@ class EventCoder:
             return "010"
         text = " ".join(t.text for t in clause.subtree)
         compound = self.tone.score(text).compound
-        about = target is not None and target.how == "clause"
+        # Ill or well of the subject itself judges it; of a thing of its ("the US
+        # economy lost jobs", "Russia's fears") it is a comment on that thing.
+        about = (
+            target is not None
+            and target.how == "clause"
+            and target.token is not None
+            and any(m.start <= target.token < m.end for m in target.mentions)
+        )
         if compound <= rules.negative:
             return rules.criticise if about else rules.pessimistic
         if compound >= rules.positive:
