@@ -184,6 +184,8 @@ def test_future_consultation_is_an_expressed_intent(code_text: Code) -> None:
     assert (plan.code, plan.modality) == ("036", "intent")
     (expected,) = code_text("Mexico is expected to meet Canada next week.")
     assert (expected.source.code, expected.code) == ("MEX", "036")
+    (supposed,) = code_text("Mexico was supposed to visit Canada yesterday.")
+    assert (supposed.code, supposed.modality) == ("036", "intent")
     # the future of other events keeps their code
     (future_attack,) = code_text("Canada will attack Mexico tomorrow.")
     assert (future_attack.code, future_attack.modality) == ("190", "future")
