@@ -774,6 +774,9 @@ def test_no_doer_from_a_judgement_a_sorrow_or_a_meeting_s_kind(analyzer: Any, te
         ("Russia deployed troops in Georgia.", {("RUS", "", "154")}),
         ("Japan plans to deploy 55,000 troops near the islands.", set()),
         ("Japan deployed troops to the border with China.", {("JPN", "CHN", "154")}),
+        ("Russia put its troops on alert.", {("RUS", "", "152")}),
+        # the forces a passive posture moves take it
+        ("Russian troops were put on alert.", {("RUSMIL", "", "152")}),
     ],
 )
 def test_the_troops_a_posture_moves_are_its_actor_s_own(

@@ -398,7 +398,8 @@ class EventCoder:
         """Whether ``tgt`` is the force a posture's pattern names, of the source's side or none."""
         pattern_code = frame.pattern.code if frame.pattern is not None else None
         roots = {root_of(code), root_of(pattern_code or code)}
-        if not roots & self.lexicon.solo_roots or tgt.start not in frame.matched:
+        matched = set(frame.matched)
+        if not roots & self.lexicon.solo_roots or matched.isdisjoint(range(tgt.start, tgt.end)):
             return False
         return tgt.ref.country is None or tgt.ref.country == src.ref.country
 

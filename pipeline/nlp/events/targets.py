@@ -83,6 +83,10 @@ class Targets:
             if source is None and root_of(frame.code) in self.lexicon.authority_roots:
                 # "Americans detained in China": by China's authorities.
                 source = self.args.located_agent(state, head)
+            if source is None and root_of(frame.code) in self.lexicon.solo_roots:
+                # "South Korean troops were put on alert": the forces that take a
+                # posture are its actor, and it has no target of its own.
+                source, passive_target = passive_target, None
         target: Arg | None = None
         if "addressee_of" in frame.extra:
             target = self.args.addressee(state, head)
