@@ -79,14 +79,7 @@ class Targets:
         source = self.args.subject(state, head)
         passive_target: Arg | None = None
         if is_passive(head):
-            passive_target = self.args.passive_subject(state, head)
-            if source is None and root_of(frame.code) in self.lexicon.authority_roots:
-                # "Americans detained in China": by China's authorities.
-                source = self.args.located_agent(state, head)
-            if source is None and root_of(frame.code) in self.lexicon.solo_roots:
-                # "South Korean troops were put on alert": the forces that take a
-                # posture are its actor, and it has no target of its own.
-                source, passive_target = passive_target, None
+            source, passive_target = self._passive_roles(state, frame, head, source)
         target: Arg | None = None
         if "addressee_of" in frame.extra:
             target = self.args.addressee(state, head)
@@ -125,6 +118,20 @@ class Targets:
             if not target.mentions:
                 target = None
         return source, target
+
+    def _passive_roles(
+        self, state: DocState, frame: Frame, head: Token, source: Arg | None
+    ) -> tuple[Arg | None, Arg | None]:
+        """Source and target of a passive verb: its agent and its grammatical subject."""
+        patient = self.args.passive_subject(state, head)
+        if source is None and root_of(frame.code) in self.lexicon.authority_roots:
+            # "Americans detained in China": by China's authorities.
+            source = self.args.located_agent(state, head)
+        if source is None and root_of(frame.code) in self.lexicon.solo_roots:
+            # "South Korean troops were put on alert": the forces that take a
+            # posture are its actor, and it has no target of its own.
+            return patient, None
+        return source, patient
 
     def _last_resort(
         self, state: DocState, frame: Frame, head: Token, source: Arg | None
