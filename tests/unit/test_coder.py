@@ -1002,3 +1002,27 @@ def test_ill_of_a_thing_of_an_actor_is_a_comment_not_a_judgement(code_text: Code
     assert triples(code_text("Sweden said the Finland economy was in a terrible crisis.")) == {
         ("SWE", "FIN", "012")
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Canada came to the conclusion that Mexico was right.", set()),
+        (
+            "Canada came to an agreement with Mexico.",
+            {("CAN", "MEX", "057"), ("MEX", "CAN", "057")},
+        ),
+        ("The Mexican president came to Canada.", {("MEXGOV", "CAN", "042")}),
+    ],
+)
+def test_coming_to_a_conclusion_is_no_visit(
+    analyzer: Any, text: str, expected: set[tuple[str, str, str]]
+) -> None:
+    assert _triples(analyzer, text) == expected
+
+
+def test_who_is_expected_to_be_released_is_the_one_released(analyzer: Any) -> None:
+    assert _triples(analyzer, "A Canadian teacher is expected to be released soon.") == set()
+    assert ("MEX", "CAN", "0353") in _triples(
+        analyzer, "The Canadian prisoners are expected to be released by Mexico."
+    )

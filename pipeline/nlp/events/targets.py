@@ -98,13 +98,14 @@ class Targets:
         elif "urged_clause" in frame.extra:
             target = self._urged(state, frame, doc[frame.extra["urged_clause"]])
         elif "target_from" in frame.extra:
-            if source is None and passive_target is not None:
-                # "X is expected to meet Y": the raised subject is the source.
-                source = passive_target
             inner = doc[frame.extra["target_from"]]
+            if source is None and passive_target is not None:
+                # "X is expected to meet Y": the raised subject is the source; "X is
+                # expected to be released" by whoever releases X.
+                source = self.args.subject(state, inner) if is_passive(inner) else passive_target
             target = self.target(state, frame, inner)
             if (target is None or not target.mentions) and is_passive(inner):
-                target = self.args.passive_subject(state, inner)
+                target = self.args.passive_subject(state, inner) or passive_target
         else:
             avoid = source.mentions if source is not None else ()
             target = passive_target or self.target(state, frame, head, avoid)
