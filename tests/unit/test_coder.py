@@ -1026,3 +1026,10 @@ def test_who_is_expected_to_be_released_is_the_one_released(analyzer: Any) -> No
     assert ("MEX", "CAN", "0353") in _triples(
         analyzer, "The Canadian prisoners are expected to be released by Mexico."
     )
+
+
+def test_who_takes_part_in_an_event_noun_is_its_target(code_text: Code) -> None:
+    assert ("CAN", "MEX", "040") in triples(code_text("Canada took part in the talks with Mexico."))
+    assert triples(code_text("Canada refused to take part in the talks with Mexico.")) == {
+        ("CAN", "MEX", "125")
+    }

@@ -221,7 +221,12 @@ class Targets:
         if found is not None:
             return found
         found, deferred = self._direct_object(state, frame, verb)
-        found = found or self._indirect_object(state, verb) or self._verb_prep(state, frame, verb)
+        found = (
+            found
+            or self._indirect_object(state, verb)
+            or self._verb_prep(state, frame, verb)
+            or self._matched_noun(state, frame, verb)
+        )
         if found is not None:
             return found
         if deferred is not None:
@@ -339,6 +344,18 @@ class Targets:
                 if mentions:
                     return Arg(mentions, "prep", pobj.i)
                 found = self.args.nested(state, pobj, 1)
+                if found is not None:
+                    return found
+        return None
+
+    def _matched_noun(self, state: DocState, frame: Frame, verb: Token) -> Arg | None:
+        """4b. Who takes part in an event noun the pattern took in a phrase ("took part in
+        the talks with X").
+        """
+        for i in frame.matched:
+            tok = state.doc[i]
+            if i != verb.i and tok.dep_ == "pobj" and lemma(tok) in self.lexicon.nouns:
+                found = self._event_object(state, tok)
                 if found is not None:
                     return found
         return None
