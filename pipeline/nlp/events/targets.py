@@ -349,9 +349,7 @@ class Targets:
         return None
 
     def _matched_noun(self, state: DocState, frame: Frame, verb: Token) -> Arg | None:
-        """4b. Who takes part in an event noun the pattern took in a phrase ("took part in
-        the talks with X").
-        """
+        """4b. Who takes part in an event noun the pattern took ("took part in talks with X")."""
         for i in frame.matched:
             tok = state.doc[i]
             if i != verb.i and tok.dep_ == "pobj" and lemma(tok) in self.lexicon.nouns:
