@@ -1033,3 +1033,9 @@ def test_who_takes_part_in_an_event_noun_is_its_target(code_text: Code) -> None:
     assert triples(code_text("Canada refused to take part in the talks with Mexico.")) == {
         ("CAN", "MEX", "125")
     }
+
+
+def test_an_appeal_for_someone_to_act_is_addressed_to_them(code_text: Code) -> None:
+    assert triples(code_text("Canada called for Mexico to release the prisoners.")) == {
+        ("CAN", "MEX", "0253")
+    }

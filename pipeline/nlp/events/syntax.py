@@ -59,8 +59,11 @@ def complement(tok: Token, clausal: bool, desire: bool = False) -> Token | None:
         if child.dep_ == "xcomp":
             return child
     for child in tok.children:
-        # a verb of wanting: "wants Putin to attack X" parses as a clause of its own
+        # a verb of wanting: "wants Putin to attack X" parses as a clause of its own,
+        # and so does an appeal's "called for Mexico to release the prisoners"
         if child.dep_ == "ccomp" and (clausal or (desire and infinitive(child))):
+            return child
+        if clausal and for_infinitive(child):
             return child
     for child in tok.children:
         # "agreed on holding talks", "committed to sending troops", "refrained from
@@ -165,6 +168,15 @@ def negated(tok: Token) -> bool:
 def infinitive(tok: Token) -> bool:
     """True for a "to" infinitive."""
     return any(c.dep_ == "aux" and c.lower_ == "to" for c in tok.children)
+
+
+def for_infinitive(tok: Token) -> bool:
+    """True for a "for X to do" clause ("called for Mexico to release the prisoners")."""
+    return (
+        tok.dep_ == "advcl"
+        and infinitive(tok)
+        and any(c.dep_ == "mark" and c.lower_ == "for" for c in tok.children)
+    )
 
 
 def proposed_act(verb: Token, nouns: Container[str]) -> Token | None:

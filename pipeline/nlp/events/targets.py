@@ -17,7 +17,12 @@ from pipeline.nlp.events.arguments import RELATIVE, Arguments
 from pipeline.nlp.events.lexicon import Lexicon, root_of
 from pipeline.nlp.events.patterns import is_passive, lemma
 from pipeline.nlp.events.state import Arg, DocState, Frame, Mention, same_actor
-from pipeline.nlp.events.syntax import governing_verb, predicative, subtree_outside_clauses
+from pipeline.nlp.events.syntax import (
+    for_infinitive,
+    governing_verb,
+    predicative,
+    subtree_outside_clauses,
+)
 
 # Prepositions whose object an event noun is aimed at ("talks with", "attack on",
 # "an offensive inside Georgia", "an incursion into its waters").
@@ -86,7 +91,7 @@ class Targets:
             addressed = any(c.dep_ in ("dobj", "dative", "obj", "iobj") for c in head.children)
             if (target is None or not target.mentions) and not addressed:
                 inner = doc[frame.extra["fallback_target_from"]]
-                if inner.dep_ == "ccomp":
+                if inner.dep_ == "ccomp" or for_infinitive(inner):
                     # "demanded that Israel withdraw": the clause's subject is addressed.
                     target = (
                         self.args.passive_subject(state, inner)
