@@ -1039,3 +1039,24 @@ def test_an_appeal_for_someone_to_act_is_addressed_to_them(code_text: Code) -> N
     assert triples(code_text("Canada called for Mexico to release the prisoners.")) == {
         ("CAN", "MEX", "0253")
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Canada declined to comment on Mexico.", {("CAN", "MEX", "011")}),
+        # what a speaker will not say, or is asked, is not said
+        ("Canada would not say whether it would meet Mexico.", set()),
+        ("Canada refused to say whether it would meet Mexico.", set()),
+    ],
+)
+def test_declining_to_say_is_declining_comment(
+    code_text: Code, text: str, expected: set[tuple[str, str, str]]
+) -> None:
+    assert triples(code_text(text)) == expected
+
+
+def test_a_that_clause_is_no_question(code_text: Code) -> None:
+    assert ("CAN", "MEX", "0253") in triples(
+        code_text("Canada asked that Mexico release the prisoners.")
+    )

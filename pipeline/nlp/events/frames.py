@@ -93,7 +93,11 @@ class Frames:
             comp = next((c for c in tok.children if c.dep_ == "xcomp"), None)
             if comp is not None and comp.i not in frames:
                 frame.extra["open_complement"] = comp.i
-        if inner is not None and inner.kind != "speech" and not inner.negated:
+        # Refusing to say something declines comment ("refused to comment on X": 011).
+        speaking = inner is not None and inner.kind == "speech"
+        if speaking and inner is not None and lex.in_class("refusal", head_lemma):
+            speaking = False
+        if inner is not None and not speaking and not inner.negated:
             for cls in ("failure", "cessation", "refusal", "attempt", "appeal", "demand", "intent"):
                 if not lex.in_class(cls, head_lemma):
                     continue
@@ -109,6 +113,9 @@ class Frames:
             return None
         if lex.in_class("speech", head_lemma):
             self._accusation(state, tok, frame, frames)
+            if indirect_question(tok):
+                # "would not say whether it would meet Y": what is asked is not said
+                _consume_clauses(tok, frames)
         self._apply_modality(tok, frame)
         return frame
 
@@ -140,10 +147,7 @@ class Frames:
         """
         if not (self.lexicon.in_class("appeal", head_lemma) and indirect_question(tok)):
             return False
-        for child in tok.children:
-            for inner_tok in child.subtree if child.dep_ == "ccomp" else ():
-                if inner_tok.i in frames:
-                    frames[inner_tok.i].consumed = True
+        _consume_clauses(tok, frames)
         return True
 
     def _embedded(self, tok: Token, head_lemma: str, frames: dict[int, Frame]) -> Frame | None:
@@ -327,6 +331,14 @@ class Frames:
         return frame
 
     # ------------------------------------------------------------------ actors
+
+
+def _consume_clauses(tok: Token, frames: dict[int, Frame]) -> None:
+    """Leave uncoded the events of the clauses ``tok`` embeds (a question asked)."""
+    for child in tok.children:
+        for inner_tok in child.subtree if child.dep_ == "ccomp" else ():
+            if inner_tok.i in frames:
+                frames[inner_tok.i].consumed = True
 
 
 def _note_actor_slots(frame: Frame, found: PatternMatch) -> None:

@@ -82,13 +82,17 @@ WH_TAGS = frozenset({"WDT", "WP", "WP$", "WRB"})
 def indirect_question(verb: Token) -> bool:
     """Whether ``verb`` asks a question rather than for an act ("asked why", "asked whether").
 
-    Its clausal complement opens with "whether", "if" or a wh-word.
+    Its clausal complement opens with "whether", "if" or a wh-word of its own:
+    in "said if Mexico attacked, it would respond" the "if" opens a condition
+    inside the clause.
     """
     for clause in verb.children:
         if clause.dep_ != "ccomp":
             continue
         first = clause.left_edge
-        if first.lower_ in QUESTION_MARKS or first.tag_ in WH_TAGS:
+        if first.head.i != clause.i:
+            continue
+        if first.lower_ in QUESTION_MARKS or (first.tag_ in WH_TAGS and first.lower_ != "that"):
             return True
     return False
 
