@@ -914,6 +914,7 @@ def test_an_undoubled_ending_is_of_the_verb_in_e(
         # acknowledging what is so is a statement; acknowledging an own act claims it
         ("Canada acknowledged that Mexico had a right to nuclear energy.", {("CAN", "MEX", "010")}),
         ("Canada admitted its mistake over Mexico.", {("CAN", "MEX", "015")}),
+        ("Canada acknowledged its role in the attack on Mexico.", {("CAN", "MEX", "015")}),
         ("Canada admitted that it had attacked Mexico.", {("CAN", "MEX", "015")}),
     ],
 )

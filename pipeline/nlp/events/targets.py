@@ -301,7 +301,7 @@ class Targets:
                 return found, None
         return None, deferred
 
-    def _event_object(self, state: DocState, noun: Token) -> Arg | None:
+    def _event_object(self, state: DocState, noun: Token, depth: int = 0) -> Arg | None:
         """The target named around a matched event noun.
 
         Its modifiers are not ("raised U.S. concerns over China"), a phrase after it
@@ -325,6 +325,15 @@ class Targets:
             for child in noun.children:
                 if child.dep_ in ("amod", "compound", "nmod") and child.i in state.by_token:
                     return Arg([state.by_token[child.i]], "object", child.i)
+        for prep in noun.children:
+            # "acknowledged its role in the attack on Mexico": the act it names
+            if prep.dep_ != "prep" or prep.lower_ not in ("in", "for") or depth > 1:
+                continue
+            for pobj in prep.children:
+                if pobj.dep_ == "pobj" and lemma(pobj) in self.lexicon.nouns:
+                    found = self._event_object(state, pobj, depth + 1)
+                    if found is not None:
+                        return found
         return None
 
     def _indirect_object(self, state: DocState, verb: Token) -> Arg | None:
