@@ -1061,3 +1061,7 @@ def test_a_that_clause_is_no_question(code_text: Code) -> None:
     assert ("CAN", "MEX", "0253") in triples(
         code_text("Canada asked that Mexico release the prisoners.")
     )
+
+
+def test_an_extradition_s_partner_is_the_state_the_person_goes_to(analyzer: Any) -> None:
+    assert _triples(analyzer, "Mexico extradited a drug lord to Canada.") == {("MEX", "CAN", "063")}
