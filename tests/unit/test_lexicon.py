@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import tomllib
 
 import pytest
 
+from pipeline.nlp.data import data_file
+from pipeline.nlp.events import lexicon as lexicon_module
 from pipeline.nlp.events.lexicon import Codebook, Lexicon
 from pipeline.nlp.events.patterns import NULL_CODE, Pattern
 
@@ -66,3 +70,14 @@ def test_a_transform_cannot_extend_an_unknown_one() -> None:
 
     with pytest.raises(ValueError, match="extends unknown transform 'nope'"):
         _read_transforms({"future": {"extends": "nope"}})
+
+
+def test_every_syntax_list_is_read_into_its_field() -> None:
+    names = {f.name for f in dataclasses.fields(Lexicon)}
+    assert set(lexicon_module._SYNTAX_SETS) <= names
+    with data_file("cameo/verbs.toml").open("rb") as handle:
+        syntax = tomllib.load(handle)["syntax"]
+    assert set(syntax) == set(lexicon_module._SYNTAX_SETS)
+    loaded = Lexicon.load()
+    for name, values in syntax.items():
+        assert getattr(loaded, name) == frozenset(values), name

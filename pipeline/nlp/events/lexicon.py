@@ -274,6 +274,20 @@ class Unarmed:
         )
 
 
+_SYNTAX_SETS = (
+    "light_verbs", "object_control", "solo_roots", "mutual", "place_target_roots",
+    "authority_roots", "from_source_roots", "adjunct_target_preps", "kind_modifier_roots",
+    "hostile_nouns", "reciprocal", "shared_nouns", "people_nouns", "proposal_nouns",
+    "open_complement_roots", "message_nouns", "gerund_subject_preps",
+)  # fmt: skip
+"""The word and code lists of ``[syntax]`` in ``verbs.toml``, each a field of :class:`Lexicon`."""
+
+
+def _word_sets(syntax: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``[syntax]`` lists as the frozensets of the :class:`Lexicon` fields of their names."""
+    return {name: frozenset(syntax.get(name, [])) for name in _SYNTAX_SETS}
+
+
 @dataclass(frozen=True)
 class Lexicon:
     """Verb and noun patterns, complement-taking verb classes and code transforms."""
@@ -332,29 +346,12 @@ class Lexicon:
         }
         transforms = _read_transforms(data.get("transform", {}))
         modality = data.get("modality", {})
-        syntax = data.get("syntax", {})
         lexicon = cls(
             verbs=verbs,
             nouns=nouns,
             classes=classes,
             transforms=transforms,
-            light_verbs=frozenset(syntax.get("light_verbs", [])),
-            object_control=frozenset(syntax.get("object_control", [])),
-            solo_roots=frozenset(syntax.get("solo_roots", [])),
-            mutual=frozenset(syntax.get("mutual", [])),
-            place_target_roots=frozenset(syntax.get("place_target_roots", [])),
-            authority_roots=frozenset(syntax.get("authority_roots", [])),
-            from_source_roots=frozenset(syntax.get("from_source_roots", [])),
-            adjunct_target_preps=frozenset(syntax.get("adjunct_target_preps", [])),
-            kind_modifier_roots=frozenset(syntax.get("kind_modifier_roots", [])),
-            hostile_nouns=frozenset(syntax.get("hostile_nouns", [])),
-            reciprocal=frozenset(syntax.get("reciprocal", [])),
-            shared_nouns=frozenset(syntax.get("shared_nouns", [])),
-            people_nouns=frozenset(syntax.get("people_nouns", [])),
-            proposal_nouns=frozenset(syntax.get("proposal_nouns", [])),
-            open_complement_roots=frozenset(syntax.get("open_complement_roots", [])),
-            message_nouns=frozenset(syntax.get("message_nouns", [])),
-            gerund_subject_preps=frozenset(syntax.get("gerund_subject_preps", [])),
+            **_word_sets(data.get("syntax", {})),
             statement_tone=(
                 StatementTone.from_table(data["statement_tone"])
                 if "statement_tone" in data
