@@ -1065,3 +1065,15 @@ def test_a_that_clause_is_no_question(code_text: Code) -> None:
 
 def test_an_extradition_s_partner_is_the_state_the_person_goes_to(analyzer: Any) -> None:
     assert _triples(analyzer, "Mexico extradited a drug lord to Canada.") == {("MEX", "CAN", "063")}
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # economic restrictions are economic sanctions (085); others administrative (081)
+        ("Canada lifted financial restrictions on Mexico.", "085"),
+        ("Canada lifted restrictions on Mexico.", "081"),
+    ],
+)
+def test_lifting_restrictions_is_read_by_their_kind(code_text: Code, text: str, code: str) -> None:
+    assert triples(code_text(text)) == {("CAN", "MEX", code)}
