@@ -255,7 +255,7 @@ def stateless_agents(
     doc: Doc,
     mentions: Sequence[ActorMention],
     modifiers: Container[str],
-    plurals: Container[str] = (),
+    plurals: Container[str],
 ) -> set[int]:
     """Where agents start that are of no one country.
 

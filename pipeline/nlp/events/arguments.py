@@ -160,8 +160,9 @@ class Arguments:
                     return Arg(mentions, "inherited", child.i)
             if child.dep_ == "prep" and child.lower_ in ("by", "from"):
                 for pobj in child.children:
-                    if pobj.dep_ == "pobj" and self.np_actors(state, pobj):
-                        return Arg(self.np_actors(state, pobj), "inherited", pobj.i)
+                    mentions = self.np_actors(state, pobj) if pobj.dep_ == "pobj" else []
+                    if mentions:
+                        return Arg(mentions, "inherited", pobj.i)
         if noun.dep_ in ("dobj", "obj") and noun.head.i != noun.i:
             return self.subject(state, noun.head, depth + 1)
         return None

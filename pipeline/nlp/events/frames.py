@@ -94,9 +94,9 @@ class Frames:
             if comp is not None and comp.i not in frames:
                 frame.extra["open_complement"] = comp.i
         # Refusing to say something declines comment ("refused to comment on X": 011).
-        speaking = inner is not None and inner.kind == "speech"
-        if speaking and inner is not None and lex.in_class("refusal", head_lemma):
-            speaking = False
+        speaking = (
+            inner is not None and inner.kind == "speech" and not lex.in_class("refusal", head_lemma)
+        )
         if inner is not None and not speaking and not inner.negated:
             for cls in ("failure", "cessation", "refusal", "attempt", "appeal", "demand", "intent"):
                 if not lex.in_class(cls, head_lemma):

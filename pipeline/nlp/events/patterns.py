@@ -267,9 +267,8 @@ def lemma(tok: Token) -> str:
     """
     word = (tok.lemma_ or tok.text).lower()
     text = tok.lower_
-    if _UNDOUBLED.fullmatch(word) and text in (word + "ing", word + "ed"):
-        return word + "e"
-    return word
+    undoubled = text in (word + "ing", word + "ed") and _UNDOUBLED.fullmatch(word)
+    return word + "e" if undoubled else word
 
 
 def is_passive(tok: Token) -> bool:
